@@ -1,0 +1,5 @@
+"""modememu: a serial-line modem and handshake emulator."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""at layer (see DESIGN.md §3)."""

@@ -1,0 +1,1 @@
+"""capture layer (see DESIGN.md §3)."""

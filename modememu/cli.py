@@ -1,0 +1,125 @@
+"""The `modememu` command: parse arguments, build what they describe, run it.
+
+Every user error ends as one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from modememu.profiles import DEFAULT_PROFILE, ProfileError, load_all, load_profile
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem with what the user asked for; str() is the one line to print."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", text
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _baud(text: str) -> int:
+    if not text.isdigit() or not 50 <= int(text) <= 4_000_000:
+        raise argparse.ArgumentTypeError(f"not a baud rate: {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="modememu", description="Serial-line modem and handshake emulator.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("profiles", help="list the firmware profiles")
+
+    modem = sub.add_parser("modem", help="serve an emulated modem on a port")
+    where = modem.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", metavar="PATH", type=Path, help="create a pty linked at PATH")
+    where.add_argument("--port", metavar="DEVICE", help="a real serial device, e.g. /dev/ttyUSB0")
+    where.add_argument(
+        "--rfc2217", metavar="[HOST:]PORT", type=_host_port, help="serve RFC 2217 (loopback)"
+    )
+    modem.add_argument("--baud", type=_baud, default=None, help="DTE speed for --port")
+    modem.add_argument("--profile", default=DEFAULT_PROFILE, help="firmware profile name or file")
+    modem.add_argument("--number", default="", help="this modem's telephone number")
+    modem.add_argument("--state", type=Path, help="keep NVRAM (&W, &Y, &Z) in this JSON file")
+    modem.add_argument("--force-8n1", action="store_true", help="no parity detection from AT")
+    modem.add_argument("--log", type=Path, help="write every event as JSON lines to this file")
+
+    demo = sub.add_parser("demo", help="a short scripted conversation with an emulated modem")
+    demo.add_argument("--profile", default=DEFAULT_PROFILE, help="firmware profile name or file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (CliError, ProfileError) as exc:
+        print(f"modememu: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `modememu ... | head`: the reader left; not an error of ours
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "profiles":
+        return _profiles()
+    if args.command == "modem":
+        return _modem(args)
+    if args.command == "demo":
+        from modememu.demo import run_demo
+
+        return run_demo(sys.stdout, args.profile)
+    raise CliError(f"unknown command {args.command!r}")
+
+
+def _profiles() -> int:
+    rows = [("NAME", "MAKER", "MODEL", "TOP MODULATION")]
+    rows += [(p.name, p.maker, p.model, p.top_modulation) for p in load_all()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _modem(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    if args.baud is not None and args.port is None:
+        raise CliError("--baud goes with --port")
+    from modememu.drivers.serve import ServeOptions, run_modem
+
+    options = ServeOptions(
+        profile=profile,
+        pty=args.pty,
+        device=args.port,
+        baud=args.baud or profile.default_dte_rate,
+        rfc2217=args.rfc2217,
+        number=args.number,
+        state_file=args.state,
+        force_8n1=args.force_8n1,
+        log=args.log,
+    )
+    return run_modem(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

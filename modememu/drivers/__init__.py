@@ -1,0 +1,1 @@
+"""drivers layer (see DESIGN.md §3)."""

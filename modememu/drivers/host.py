@@ -1,0 +1,122 @@
+"""One emulated modem on a clock, ready for a port to plug its DTE side into.
+
+Ports (pty, serial device, RFC 2217, the modememu:// URL) only move bytes and
+line states between the world and a `ModemHost`; everything else is the core's.
+The host also keeps the modem's NVRAM in a `--state` file when one is given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from modememu.at.config import StoredState
+from modememu.clock import Clock
+from modememu.drivers.runner import CoreDriver
+from modememu.events import EventBus, Stamped
+from modememu.modem.events import FlowControlChanged, ModemLinesChanged, StoredStateChanged
+from modememu.modem.modem import DteFormat, Modem, ModemLines
+from modememu.profiles import Profile
+
+
+class StateFileError(Exception):
+    """A --state file that cannot be read or written; str() is one line."""
+
+
+def load_state(path: Path, profile: Profile) -> StoredState:
+    if not path.exists():
+        return StoredState.factory(profile)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StateFileError(f"{path}: cannot read modem state: {exc}") from None
+    if not isinstance(data, dict):
+        raise StateFileError(f"{path}: modem state must be a JSON object")
+    return StoredState.from_json(data, profile)
+
+
+def save_state(path: Path, state: dict[str, object]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+class ModemHost:
+    def __init__(
+        self,
+        profile: Profile,
+        clock: Clock,
+        bus: EventBus,
+        *,
+        name: str = "modem",
+        number: str = "",
+        force_8n1: bool = False,
+        state_file: Path | None = None,
+    ) -> None:
+        stored = load_state(state_file, profile) if state_file is not None else None
+        self.name = name
+        self.modem = Modem(profile, number=number, force_8n1=force_8n1, stored=stored)
+        self.bus = bus
+        self.state_file = state_file
+        self._sink: Callable[[bytes], None] | None = None
+        self._pending = bytearray()  # output while no port is attached
+        self.line_listeners: list[Callable[[ModemLines], None]] = []
+        self.flow_listeners: list[Callable[[bool, bool], None]] = []
+        self.driver = CoreDriver(self.modem, clock, source=name, bus=bus, output=self._output)
+        self._unsubscribe = bus.subscribe(self._on_event)
+
+    # ----- what a port calls -----
+
+    def attach(self, sink: Callable[[bytes], None]) -> None:
+        self._sink = sink
+        if self._pending:
+            data = bytes(self._pending)
+            self._pending.clear()
+            sink(data)
+
+    def detach(self) -> None:
+        self._sink = None
+
+    def from_dte(self, data: bytes) -> None:
+        self.driver.input(lambda now: self.modem.receive_data(data, now))
+
+    def set_dtr(self, on: bool) -> None:
+        self.driver.input(lambda now: self.modem.set_dtr(on, now))
+
+    def set_rts(self, on: bool) -> None:
+        self.driver.input(lambda now: self.modem.set_rts(on, now))
+
+    def set_dte_format(self, fmt: DteFormat) -> None:
+        self.driver.input(lambda now: self.modem.set_dte_format(fmt, now))
+
+    @property
+    def lines(self) -> ModemLines:
+        return self.modem.lines
+
+    def close(self) -> None:
+        self.driver.close()
+        self._unsubscribe()
+
+    # ----- inside -----
+
+    def _output(self, data: bytes) -> None:
+        if self._sink is None:
+            self._pending += data
+            del self._pending[: max(0, len(self._pending) - 65536)]
+        else:
+            self._sink(data)
+
+    def _on_event(self, stamped: Stamped) -> None:
+        if stamped.source != self.name:
+            return
+        event = stamped.event
+        if isinstance(event, ModemLinesChanged):
+            for listener in tuple(self.line_listeners):
+                listener(self.modem.lines)
+        elif isinstance(event, FlowControlChanged):
+            for flow_listener in tuple(self.flow_listeners):
+                flow_listener(event.rtscts, event.xonxoff)
+        elif isinstance(event, StoredStateChanged) and self.state_file is not None:
+            save_state(self.state_file, event.state)

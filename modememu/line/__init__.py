@@ -1,0 +1,1 @@
+"""line layer (see DESIGN.md §3)."""

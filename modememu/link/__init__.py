@@ -1,0 +1,1 @@
+"""link layer (see DESIGN.md §3)."""

@@ -1,0 +1,1 @@
+"""modem layer (see DESIGN.md §3)."""

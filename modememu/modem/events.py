@@ -1,0 +1,82 @@
+"""Events of the modem core: what a monitor shows about the DTE side of a modem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modememu.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class ModemEvent(Event):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CommandLine(ModemEvent):
+    """A command line the modem ran (as typed after AT, upper-cased)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultCode(ModemEvent):
+    text: str
+    code: int
+    shown: bool  # False under Q1: decided but not sent
+
+
+@dataclass(frozen=True, slots=True)
+class ParityDetected(ModemEvent):
+    """The DTE's character format as read from the bits of its "AT"."""
+
+    parity: str  # N E O M S
+
+
+@dataclass(frozen=True, slots=True)
+class ModemLinesChanged(ModemEvent):
+    """The modem's outputs to the DTE (RS-232 circuits 106, 107, 109, 125)."""
+
+    cts: bool
+    dsr: bool
+    dcd: bool
+    ri: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DteLinesChanged(ModemEvent):
+    """The DTE's outputs as the modem sees them (circuits 105 and 108/2)."""
+
+    dtr: bool
+    rts: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DteFormatChanged(ModemEvent):
+    """The DTE's speed and framing: set by the port, by +IPR/+ICF, or detected."""
+
+    rate: int
+    framing: str  # e.g. "8N1", "7E1"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowControlChanged(ModemEvent):
+    rtscts: bool
+    xonxoff: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStateChanged(ModemEvent):
+    """NVRAM changed (&W, &Y, &Z): the driver may persist `state` as JSON."""
+
+    state: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChanged(ModemEvent):
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class HookChanged(ModemEvent):
+    off_hook: bool

@@ -1,0 +1,1 @@
+"""vseries layer (see DESIGN.md §3)."""
