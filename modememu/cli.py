@@ -122,4 +122,8 @@ def _modem(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the package's copy, not this __main__ one: exceptions raised by modules that
+    # import modememu.cli (CliError) must be the classes main() catches.
+    from modememu.cli import main as package_main
+
+    sys.exit(package_main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,4 +120,7 @@ class ModemHost:
             for flow_listener in tuple(self.flow_listeners):
                 flow_listener(event.rtscts, event.xonxoff)
         elif isinstance(event, StoredStateChanged) and self.state_file is not None:
-            save_state(self.state_file, event.state)
+            try:
+                save_state(self.state_file, event.state)
+            except OSError as exc:  # NVRAM lost, modem still fine: say so once, go on
+                sys.stderr.write(f"modememu: cannot save modem state to {self.state_file}: {exc}\n")

@@ -1,0 +1,1 @@
+"""pyserial URL handlers (`modememu://`); `import modememu` puts this package on pyserial's list."""

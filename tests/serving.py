@@ -1,0 +1,108 @@
+"""Helpers for tests that run `modememu modem` as a process and real programs against it."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+import serial
+
+PROFILE = "usr-courier-v34"
+
+
+def require(program: str) -> str:
+    """The program's path; a missing peer fails under CI=true and skips elsewhere."""
+    path = shutil.which(program)
+    if path is None:
+        message = f"peer program {program!r} is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    """Signal one process we started, by its PID, and reap it (killing it if it hangs)."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    return proc.returncode
+
+
+class ModemProcess:
+    """`modememu modem ARGS` with stderr in a file, started and waited on until ready."""
+
+    def __init__(self, args: Sequence[str], workdir: Path) -> None:
+        self.stderr_path = workdir / f"modememu-{time.monotonic_ns()}.stderr"
+        self._stderr = self.stderr_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "modememu.cli", "modem", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
+        self.ready_line = ""
+
+    def wait_ready(self, timeout: float = 20.0) -> str:
+        """The `ready ...` line; fails with the process's stderr if it never comes."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        buffer = b""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in buffer:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([fd], [], [], max(0.0, left))
+            chunk = os.read(fd, 4096) if ready else b""
+            if not chunk:
+                raise AssertionError(
+                    f"modememu never said ready (exit {self.proc.poll()}): {self.stderr()}"
+                )
+            buffer += chunk
+        self.ready_line = buffer.split(b"\n", 1)[0].decode()
+        return self.ready_line
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        code = stop_process(self.proc, sig)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._stderr.close()
+        return code
+
+
+def start_modem(args: Sequence[str], workdir: Path) -> ModemProcess:
+    modem = ModemProcess(args, workdir)
+    try:
+        modem.wait_ready()
+    except BaseException:
+        modem.stop(signal.SIGKILL)
+        raise
+    return modem
+
+
+def command(port: serial.SerialBase, line: bytes, expect: bytes = b"OK\r\n") -> bytes:
+    """Send an AT command line and read until `expect` (or the port's timeout)."""
+    port.write(line + b"\r")
+    return port.read_until(expect)
