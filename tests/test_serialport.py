@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import termios
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +102,19 @@ def test_a_device_held_by_another_modem_is_busy(
         second.stop()
     assert "busy" in second.stderr() and "Traceback" not in second.stderr()
     assert talk(pair.b).endswith(b"OK\r\n")  # the first one still has it
+
+
+def test_a_fixed_ipr_rate_reclocks_the_uart(pair: PtyPair, tmp_path: Path) -> None:
+    modem = start_modem(
+        ["--port", str(pair.a), "--baud", "115200", "--profile", "conexant-v92"], tmp_path
+    )
+    try:
+        with serial.Serial(str(pair.b), 115200, timeout=3) as dte:
+            assert command(dte, b"AT+IPR=9600").endswith(b"OK\r\n")
+        fd = os.open(pair.a, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            wait_for("the UART at 9600", lambda: termios.tcgetattr(fd)[5] == termios.B9600)
+        finally:
+            os.close(fd)
+    finally:
+        assert modem.stop() == 0

@@ -17,7 +17,12 @@ from modememu.at.config import StoredState
 from modememu.clock import Clock
 from modememu.drivers.runner import CoreDriver
 from modememu.events import EventBus, Stamped
-from modememu.modem.events import FlowControlChanged, ModemLinesChanged, StoredStateChanged
+from modememu.modem.events import (
+    DteFormatChanged,
+    FlowControlChanged,
+    ModemLinesChanged,
+    StoredStateChanged,
+)
 from modememu.modem.modem import DteFormat, Modem, ModemLines
 from modememu.profiles import Profile
 
@@ -65,6 +70,7 @@ class ModemHost:
         self._pending = bytearray()  # output while no port is attached
         self.line_listeners: list[Callable[[ModemLines], None]] = []
         self.flow_listeners: list[Callable[[bool, bool], None]] = []
+        self.rate_listeners: list[Callable[[int], None]] = []  # the DTE rate the modem wants
         self.driver = CoreDriver(self.modem, clock, source=name, bus=bus, output=self._output)
         self._unsubscribe = bus.subscribe(self._on_event)
 
@@ -119,6 +125,9 @@ class ModemHost:
         elif isinstance(event, FlowControlChanged):
             for flow_listener in tuple(self.flow_listeners):
                 flow_listener(event.rtscts, event.xonxoff)
+        elif isinstance(event, DteFormatChanged):
+            for rate_listener in tuple(self.rate_listeners):
+                rate_listener(event.rate)
         elif isinstance(event, StoredStateChanged) and self.state_file is not None:
             try:
                 save_state(self.state_file, event.state)

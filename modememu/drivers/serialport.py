@@ -89,6 +89,7 @@ class SerialDevicePort:
         self.host.attach(self._write)
         self.host.line_listeners.append(self._drive_pins)
         self.host.flow_listeners.append(self._apply_flow)
+        self.host.rate_listeners.append(self._apply_rate)
         self._timer = self.loop.call_later(POLL_INTERVAL, self._tick)
 
     def close(self) -> None:
@@ -101,6 +102,8 @@ class SerialDevicePort:
             self.host.line_listeners.remove(self._drive_pins)
         if self._apply_flow in self.host.flow_listeners:
             self.host.flow_listeners.remove(self._apply_flow)
+        if self._apply_rate in self.host.rate_listeners:
+            self.host.rate_listeners.remove(self._apply_rate)
         transport, port = self._transport, self._serial
         self._transport = self._serial = self._protocol = None
         if transport is not None:
@@ -194,6 +197,17 @@ class SerialDevicePort:
         self._dte = (dtr, rts)
         self.host.set_dtr(dtr)
         self.host.set_rts(rts)
+
+    def _apply_rate(self, rate: int) -> None:
+        """A fixed rate from +IPR: the UART follows (its OK went out at the old rate)."""
+        if rate == self.baud:
+            return
+        self.baud = rate
+        if self._serial is not None:
+            try:
+                self._serial.baudrate = rate
+            except (OSError, ValueError):
+                self.report(f"port {self.device}: cannot set {rate} bit/s")
 
     def _apply_flow(self, rtscts: bool, xonxoff: bool) -> None:
         port = self._serial
