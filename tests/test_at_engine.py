@@ -348,6 +348,8 @@ def test_ifc_and_k_are_one_setting() -> None:
     assert dte.at("AT&K4") == "\r\nOK\r\n"
     assert dte.of_type(FlowControlChanged)[-1] == FlowControlChanged(False, True)
     assert dte.at("AT+IFC?") == "\r\n+IFC: 1,1\r\n\r\nOK\r\n"
+    assert "+IFC=1,1" in dte.at("AT&V").split("STORED PROFILE 0")[0]
+    assert dte.at("AT+IFC=?") == "\r\n+IFC: (0-3),(0-2)\r\n\r\nOK\r\n"
 
 
 def test_usr_flow_commands() -> None:

@@ -120,21 +120,32 @@ class AtEngine:
 
     @property
     def flow(self) -> FlowControl:
-        if self.profile.flow_family == "usr":
-            h, r, i = self.setting("&H"), self.setting("&R"), self.setting("&I")
+        return self._flow_of(self.config.settings)
+
+    def _flow_of(self, settings: dict[str, int]) -> FlowControl:
+        family = self.profile.flow_family
+        if family == "usr":
+            h, r, i = settings.get("&H", 0), settings.get("&R", 0), settings.get("&I", 0)
             return FlowControl(cts=h in (1, 3), rts=r == 2, xon_xoff=h in (2, 3) or i in (1, 2))
-        if self.profile.flow_family == "zyxel":
-            h = self.setting("&H")
+        if family == "zyxel":
+            h = settings.get("&H", 0)
             return FlowControl(
                 cts=h in (1, 3, 6, 7), rts=h in (2, 3, 6), xon_xoff=h in (4, 5, 6, 7)
             )
-        k = self.setting("&K")
+        k = settings.get("&K", 0)
         return FlowControl(cts=k in (3, 6), rts=k in (3, 6), xon_xoff=k in (4, 5, 6))
 
-    def _flow_setting(self) -> tuple[str, int]:
+    def _flow_command(self) -> str:
         """The one command that holds flow control in single-command families."""
-        name = "&H" if self.profile.flow_family == "zyxel" else "&K"
-        return name, self.setting(name)
+        return "&H" if self.profile.flow_family == "zyxel" else "&K"
+
+    def _ifc_of(self, settings: dict[str, int]) -> tuple[int, int]:
+        """+IFC (by_dte, by_dce) as the flow commands in `settings` mean it."""
+        flow = self._flow_of(settings)
+        by_dte = 2 if flow.rts else (1 if flow.xon_xoff else 0)
+        by_dce = 2 if flow.cts else (1 if flow.xon_xoff else 0)
+        transparent = self.profile.flow_family != "usr" and settings.get(self._flow_command()) == 5
+        return (3 if transparent else by_dte), by_dce
 
     # ----- running a line -----
 
@@ -332,17 +343,16 @@ class AtEngine:
             raise _Error
 
     def _ifc(self, cmd: Extended, out: Outcome) -> None:
-        flow = self.flow
-        by_dte = 2 if flow.rts else (1 if flow.xon_xoff else 0)
-        by_dce = 2 if flow.cts else (1 if flow.xon_xoff else 0)
-        if self._flow_setting() in (("&K", 5), ("&H", 5)):
-            by_dte = 3  # XON/XOFF passed through
-        if cmd.kind is not ExtKind.SET:
-            self._parameter(cmd, out, self.profile.extended["+IFC"])
-            if cmd.kind is ExtKind.READ:
-                out.info[-1] = f"+IFC: {by_dte},{by_dce}"
+        """+IFC is not stored: it reads and writes the family's own flow commands."""
+        ranges = self.profile.extended["+IFC"]
+        current = list(self._ifc_of(self.config.settings))
+        if cmd.kind is ExtKind.READ:
+            out.info.append(f"+IFC: {current[0]},{current[1]}")
             return
-        by_dte, by_dce = self._values(cmd.values, [by_dte, by_dce], self.profile.extended["+IFC"])
+        if cmd.kind is not ExtKind.SET:
+            self._parameter(cmd, out, ranges)
+            return
+        by_dte, by_dce = self._values(cmd.values, current, ranges)
         if self.profile.flow_family == "usr":
             updates = {
                 "&H": {0: 0, 1: 2, 2: 1}[by_dce],
@@ -350,7 +360,7 @@ class AtEngine:
                 "&I": {1: 1, 3: 2}.get(by_dte, 0),
             }
         elif (by_dte, by_dce) in _IFC_TO_K:
-            updates = {self._flow_setting()[0]: _IFC_TO_K[by_dte, by_dce]}
+            updates = {self._flow_command(): _IFC_TO_K[by_dte, by_dce]}
         else:
             raise _Error
         for key, value in updates.items():
@@ -368,7 +378,10 @@ class AtEngine:
         lines += [" ".join(regs[i : i + 8]) for i in range(0, len(regs), 8)]
         if self.extended_syntax:
             ext = [f"+IPR={cfg.ipr}", f"+MS={cfg.ms.render()}"]
-            ext += [f"{k}={','.join(map(str, v))}" for k, v in sorted(cfg.extended.items())]
+            values = dict(cfg.extended)
+            if "+IFC" in values:
+                values["+IFC"] = list(self._ifc_of(cfg.settings))
+            ext += [f"{k}={','.join(map(str, v))}" for k, v in sorted(values.items())]
             lines.append(" ".join(ext))
         return lines
 
