@@ -1,0 +1,509 @@
+"""PPP in HDLC-like framing on an async line (RFC 1662), chunk at a time.
+
+A frame is `7E | FF 03 | protocol | information | FCS | 7E`: address and control
+may be left out (ACFC) and a protocol below 0x100 may be one octet (PFC). The
+FCS-16 covers address to information and goes out least significant octet
+first. After the FCS is added, 7D, 7E and every character the send ACCM flags
+are sent as 7D followed by the character XOR 0x20.
+
+LCP packets always carry FF 03, and LCP codes 1-7 (Configure-*, Terminate-*,
+Code-Reject) always go out with the default ACCM, whatever was negotiated
+(RFC 1661 §5 and §6.6); `encode_frame` applies that rule itself.
+
+The data path works on whole chunks with C-level bytes operations:
+- FCS: `binascii.crc_hqx` is CRC-CCITT most significant bit first; the PPP FCS
+  is the same polynomial least significant bit first, so it is `crc_hqx` over the
+  octets with their bits reversed (one `translate`) and the register reversed.
+- Escaping: two `replace` calls when only 7D and 7E need it (ACCM 0), otherwise
+  two translated lanes interleaved by slice assignment, with 7E as a filler that
+  one `translate(delete=)` removes.
+- Un-escaping: `split` when escapes are few, otherwise the octet after each 7D
+  is flipped with one big-integer XOR, and the 7Ds are marked in a second lane
+  so that a UTF-16 decode plus a Latin-1 encode (errors ignored) deletes them.
+
+Receiving follows Linux `ppp_async` and pppdump: a frame ending in 7D 7E is an
+"aborted packet", fewer than 3 octets a "short packet", a bad residue "bad FCS",
+an information field over the MRU an "over-long packet" (discarded while it
+streams, so memory never exceeds MRU + 6); 7E 7E is idle, not an error. Octets
+before the first flag are skipped (hunting). Unescaped control characters that
+the receive ACCM flags are counted and reported but kept in the frame, unless
+the deframer is told to drop them (see test-peers.md, "Receive-side ACCM").
+"""
+
+from __future__ import annotations
+
+import re
+from binascii import crc_hqx
+from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate
+
+from modememu.link.events import (
+    ABORTED,
+    BAD_ADDRESS,
+    BAD_FCS,
+    BAD_PROTOCOL,
+    OVER_LONG,
+    SHORT,
+    UNFRAMED,
+    FrameDropped,
+    LinkEvent,
+    UnescapedControlChars,
+)
+
+FLAG = 0x7E
+ESCAPE = 0x7D
+TRANS = 0x20
+ALL_STATIONS = 0xFF
+UI = 0x03
+LCP = 0xC021
+DEFAULT_ACCM = 0xFFFFFFFF
+DEFAULT_MRU = 1500
+INIT_FCS = 0xFFFF
+GOOD_FCS = 0xF0B8
+MIN_FRAME = 3  # Linux and pppdump; RFC 1662 §4.3 says 4, but ACFC+PFC with no information is 3
+OVERHEAD = 6  # address, control, 2-octet protocol and FCS around the information field
+_LCP_DEFAULT_CODES = range(1, 8)  # Configure-Request .. Code-Reject
+
+_FLAG = bytes([FLAG])
+_ESC = bytes([ESCAPE])
+_ADDRESS_CONTROL = bytes([ALL_STATIONS, UI])
+_REVERSED = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
+_XORED = [bytes([b ^ TRANS]) for b in range(256)]
+_MASK = bytes(TRANS if b == ESCAPE else 0 for b in range(256))
+_PAIR = re.compile(re.escape(_ESC) + b"(.)", re.DOTALL)
+_FEW_ESCAPES = 96  # up to this many, un-escape by split; above, by lanes (measured)
+_FEW_CHARS = 6  # send maps with up to this many characters escape by replace
+_NOT_ESCAPABLE = frozenset(range(0x20, 0x40)) | {0x5E}  # pppd `escape` refuses these
+
+
+def _reverse16(value: int) -> int:
+    return _REVERSED[value >> 8] | _REVERSED[value & 0xFF] << 8
+
+
+_GOOD_HQX = _reverse16(GOOD_FCS)
+
+
+def fcs16(data: bytes, fcs: int = INIT_FCS) -> int:
+    """RFC 1662 `pppfcs16`: the FCS register after `data`, starting from `fcs`.
+
+    The value sent is `fcs16(frame) ^ 0xFFFF`, least significant octet first;
+    over a frame with its FCS the register ends at GOOD_FCS.
+    """
+    return _reverse16(crc_hqx(data.translate(_REVERSED), _reverse16(fcs)))
+
+
+def _fcs_octets(body: bytes) -> bytes:
+    sent = crc_hqx(body.translate(_REVERSED), INIT_FCS) ^ 0xFFFF  # bit-reversed
+    return bytes((_REVERSED[sent >> 8], _REVERSED[sent & 0xFF]))
+
+
+def _fcs_good(frame: bytes) -> bool:
+    return crc_hqx(frame.translate(_REVERSED), INIT_FCS) == _GOOD_HQX
+
+
+# -- sending -------------------------------------------------------------------
+
+
+class _Escaper:
+    """Transparency for one send map: 7D, 7E and the map's characters become 7D, c ^ 0x20."""
+
+    __slots__ = ("_even", "_few", "_odd", "_pairs")
+
+    def __init__(self, chars: frozenset[int]) -> None:
+        # Replacing one character after another works when no replacement puts
+        # in a character a later one replaces: 7D goes first, and no c ^ 0x20 may
+        # be in the map (pppd's `escape 41,61` would be such a map).
+        order = [ESCAPE, *sorted(chars - {ESCAPE})]
+        self._pairs = [(bytes([c]), bytes([ESCAPE, c ^ TRANS])) for c in order]
+        self._few = len(order) <= _FEW_CHARS and not any(c ^ TRANS in chars for c in chars)
+        # Lanes: each octet c becomes (7D, c ^ 0x20) or (c, 7E); no escaped value
+        # is 7E (0x5E is never in the map) and 7E itself is always escaped, so
+        # every 7E left is a filler.
+        self._even = bytes(ESCAPE if c in chars else c for c in range(256))
+        self._odd = bytes(c ^ TRANS if c in chars else FLAG for c in range(256))
+
+    def __call__(self, data: bytes) -> bytes | bytearray:
+        if self._few:
+            for char, escaped in self._pairs:
+                data = data.replace(char, escaped)
+            return data
+        lanes = bytearray(2 * len(data))
+        lanes[0::2] = data.translate(self._even)
+        lanes[1::2] = data.translate(self._odd)
+        return lanes.translate(None, _FLAG)
+
+
+@lru_cache(maxsize=64)
+def _escaper(accm: int, escape: bytes) -> _Escaper:
+    if not 0 <= accm <= 0xFFFFFFFF:
+        raise ValueError(f"ACCM must be a 32-bit map, not {accm:#x}")
+    bad = _NOT_ESCAPABLE.intersection(escape)
+    if bad:
+        raise ValueError(f"cannot escape {sorted(bad)} (0x20-0x3f and 0x5e)")
+    chars = {c for c in range(32) if accm >> c & 1} | {ESCAPE, FLAG} | set(escape)
+    return _Escaper(frozenset(chars))
+
+
+@lru_cache(maxsize=256)
+def _header(protocol: int, acfc: bool, pfc: bool) -> bytes:
+    if not 0 <= protocol <= 0xFFFF or protocol & 0x0101 != 0x0001:
+        raise ValueError(f"not a PPP protocol number (odd, high octet even): {protocol:#x}")
+    field = bytes([protocol]) if pfc and protocol < 0x100 else protocol.to_bytes(2, "big")
+    return field if acfc else _ADDRESS_CONTROL + field
+
+
+def escape_octets(data: bytes, accm: int = DEFAULT_ACCM, escape: bytes = b"") -> bytes:
+    """RFC 1662 §4.2 transparency for `data` under a send map, flags not added.
+
+    `accm` flags control characters 0x00-0x1f (bit n for character n); `escape`
+    names more octets to escape, like pppd's `escape` option (not 0x20-0x3f or
+    0x5e). 7D and 7E are always escaped.
+    """
+    return bytes(_escaper(accm, escape)(data))
+
+
+def encode_raw(
+    body: bytes,
+    *,
+    accm: int = DEFAULT_ACCM,
+    escape: bytes = b"",
+    leading_flag: bool = True,
+) -> bytes:
+    """Frame arbitrary address-to-information octets: FCS, escaping, flags.
+
+    No header rules are applied (handy for tests and for sending odd frames on
+    purpose); `encode_frame` is the normal way to send.
+    """
+    stuffed = _escaper(accm, escape)(body + _fcs_octets(body))
+    return b"".join((_FLAG, stuffed, _FLAG)) if leading_flag else b"".join((stuffed, _FLAG))
+
+
+def encode_frame(
+    protocol: int,
+    info: bytes,
+    *,
+    accm: int = DEFAULT_ACCM,
+    acfc: bool = False,
+    pfc: bool = False,
+    escape: bytes = b"",
+    leading_flag: bool = True,
+) -> bytes:
+    """One PPP packet as it goes on the line.
+
+    `accm`, `acfc` and `pfc` are what the peer asked for (the defaults are the
+    RFC's before LCP is up); LCP overrides them as RFC 1661 requires. With
+    `leading_flag` False the frame relies on the previous frame's closing flag
+    (RFC 1662 §4.4.2 allows that when frames follow each other closely).
+    """
+    if protocol == LCP:
+        acfc = False
+        if info[:1] and info[0] in _LCP_DEFAULT_CODES:
+            accm = DEFAULT_ACCM
+    return encode_raw(
+        _header(protocol, acfc, pfc) + info, accm=accm, escape=escape, leading_flag=leading_flag
+    )
+
+
+# -- receiving -----------------------------------------------------------------
+
+
+def _trailing_escape(raw: bytes) -> bool:
+    """Whether `raw` ends in a 7D still waiting for its octet (an odd run of 7Ds)."""
+    return raw[-1:] == _ESC and (len(raw) - len(raw.rstrip(_ESC))) % 2 == 1
+
+
+def _unescape_pairs(raw: bytes) -> bytes:
+    """Undo transparency by pairing each 7D with the next octet, strictly left to right."""
+    return _PAIR.sub(lambda m: _XORED[m.group(1)[0]], raw)
+
+
+def _unescape(raw: bytes) -> bytes:
+    """Undo transparency on flag-free octets that do not end in an unpaired 7D."""
+    if _ESC not in raw:
+        return raw
+    if raw.count(_ESC) <= _FEW_ESCAPES:
+        parts = raw.split(_ESC)
+        if not all(parts[1:]):  # an empty part: 7D 7D, which is an escaped 0x5D
+            return _unescape_pairs(raw)
+        out = bytearray().join(parts)
+        for at in accumulate(map(len, parts[:-1])):  # where each escaped octet landed
+            out[at] ^= TRANS
+        return bytes(out)
+    marks = raw.translate(_MASK)  # 0x20 where raw has 7D, else 0
+    mask = int.from_bytes(marks, "little")
+    if mask & mask << 8:  # 7D 7D somewhere
+        return _unescape_pairs(raw)
+    # Every 7D is an escape with its octet after it: flip the octet after each 7D
+    # (shifting the mask one octet up), then read (octet, mark) as UTF-16 units,
+    # so each 7D becomes U+207D, which a Latin-1 encode that ignores errors drops.
+    size = len(raw)
+    lanes = bytearray(2 * size)
+    lanes[0::2] = (int.from_bytes(raw, "little") ^ mask << 8).to_bytes(size, "little")
+    lanes[1::2] = marks
+    return lanes.decode("utf-16-le").encode("latin-1", "ignore")
+
+
+@dataclass(frozen=True, slots=True)
+class HdlcFrame:
+    """A received PPP frame with a good FCS."""
+
+    protocol: int
+    info: bytes
+    address_control: bool = True  # FF 03 was present (False: compressed away, ACFC)
+    compressed_protocol: bool = False  # the protocol field was one octet (PFC)
+
+
+_COUNTERS = {
+    ABORTED: "aborted",
+    SHORT: "short",
+    BAD_FCS: "bad_fcs",
+    OVER_LONG: "over_long",
+    BAD_ADDRESS: "bad_header",
+    BAD_PROTOCOL: "bad_header",
+}
+
+
+@dataclass(slots=True)
+class HdlcStats:
+    """What an HDLC deframer has seen; every received frame lands in exactly one counter.
+
+    `accm_chars` counts characters, `unframed` octets; the rest count frames.
+    """
+
+    frames: int = 0  # delivered
+    idle: int = 0  # empty frames: 7E 7E
+    aborted: int = 0  # "aborted packet": 7D 7E
+    short: int = 0  # "short packet"
+    bad_fcs: int = 0  # "BAD FCS"
+    over_long: int = 0  # "over-long packet": information field over the MRU
+    bad_header: int = 0  # FF without 03, or a protocol field ending in an even octet
+    accm_chars: int = 0  # unescaped control characters the receive ACCM flags
+    unframed: int = 0  # octets before the first flag
+
+
+class HdlcDeframer:
+    """PPP frames out of an async HDLC byte stream, fed in chunks of any size.
+
+    `receive_data()` takes line octets; `next_frame()` returns good frames in
+    order, with ACFC and PFC undone; `next_event()` returns what went wrong.
+    `mru` and `recv_accm` may be changed at any time (after LCP negotiation).
+    Nothing raises on bad input.
+    """
+
+    def __init__(
+        self,
+        mru: int = DEFAULT_MRU,
+        recv_accm: int = DEFAULT_ACCM,
+        *,
+        drop_accm_chars: bool = False,
+    ) -> None:
+        self.mru = mru
+        self.recv_accm = recv_accm
+        self.drop_accm_chars = drop_accm_chars
+        self.stats = HdlcStats()
+        self._frames: deque[HdlcFrame] = deque()
+        self._events: deque[LinkEvent] = deque()
+        self._hunting = True
+        # The frame in progress: octets already un-escaped, its length on the line,
+        # a 7D waiting for its octet, whether it is already too long (then only
+        # its length and escape state are kept), flagged control characters seen.
+        self._partial = bytearray()
+        self._line = 0
+        self._escape = False
+        self._toss = False
+        self._ctl_count = 0
+        self._ctl_chars: set[int] = set()
+
+    @property
+    def mru(self) -> int:
+        return self._mru
+
+    @mru.setter
+    def mru(self, value: int) -> None:
+        if not 1 <= value <= 0xFFFF:
+            raise ValueError(f"MRU must be 1..65535, not {value}")
+        self._mru = value
+        self._limit = value + OVERHEAD
+
+    @property
+    def recv_accm(self) -> int:
+        return self._recv_accm
+
+    @recv_accm.setter
+    def recv_accm(self, value: int) -> None:
+        if not 0 <= value <= 0xFFFFFFFF:
+            raise ValueError(f"ACCM must be a 32-bit map, not {value:#x}")
+        self._recv_accm = value
+        self._flagged = bytes(c for c in range(32) if value >> c & 1)
+        self._unflagged = bytes(c for c in range(256) if c not in self._flagged)
+
+    # -- input -----------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        parts = data.split(_FLAG)
+        last = parts.pop()
+        if parts:
+            if self._hunting:
+                self._hunting = False
+                skipped = self._line + len(parts[0])
+                self._line = 0
+                if skipped:
+                    self.stats.unframed += skipped
+                    self._events.append(FrameDropped(UNFRAMED, skipped))
+                del parts[0]
+            elif self._line:
+                self._feed(parts[0])
+                self._end_partial()
+                del parts[0]
+            for raw in parts:
+                if raw:
+                    self._whole(raw)
+                else:
+                    self.stats.idle += 1
+        if last:
+            if self._hunting:
+                self._line += len(last)
+            else:
+                self._feed(last)
+
+    def reset(self) -> None:
+        """Forget a frame in progress and hunt for a flag again (after carrier loss, say)."""
+        self._clear()
+        self._hunting = True
+
+    # -- output ----------------------------------------------------------------
+
+    def next_frame(self) -> HdlcFrame | None:
+        return self._frames.popleft() if self._frames else None
+
+    def next_event(self) -> LinkEvent | None:
+        return self._events.popleft() if self._events else None
+
+    @property
+    def pending_octets(self) -> int:
+        """Octets of the frame in progress held in memory (at most MRU + 6)."""
+        return len(self._partial)
+
+    # -- internals -------------------------------------------------------------
+
+    def _whole(self, raw: bytes) -> None:
+        """A frame that arrived between two flags of one chunk."""
+        line = len(raw)
+        if self._flagged:
+            found = raw.translate(None, self._unflagged)
+            if found:
+                self._control_chars(len(found), set(found))
+                if self.drop_accm_chars:
+                    raw = raw.translate(None, self._flagged)
+                    if not raw:
+                        self.stats.idle += 1
+                        return
+        if raw[-1] == ESCAPE and _trailing_escape(raw):
+            self._drop(ABORTED, line)
+        elif len(raw) > 2 * self._limit:  # un-escaping at most halves it
+            self._drop(OVER_LONG, line)
+        else:
+            self._check(_unescape(raw), line)
+
+    def _feed(self, piece: bytes) -> None:
+        """Part of a frame whose closing flag has not arrived yet."""
+        self._line += len(piece)
+        if self._flagged:
+            found = piece.translate(None, self._unflagged)
+            if found:
+                self._ctl_count += len(found)
+                self._ctl_chars.update(found)
+                if self.drop_accm_chars:
+                    piece = piece.translate(None, self._flagged)
+        if self._escape:
+            piece = _ESC + piece
+        self._escape = piece[-1:] == _ESC and _trailing_escape(piece)
+        if self._escape:
+            piece = piece[:-1]
+        if self._toss:
+            return
+        if len(piece) > 2 * (self._limit - len(self._partial)):
+            self._start_toss()
+            return
+        self._partial += _unescape(piece)
+        if len(self._partial) > self._limit:
+            self._start_toss()
+
+    def _start_toss(self) -> None:
+        self._toss = True
+        self._partial.clear()
+
+    def _end_partial(self) -> None:
+        line = self._line
+        if self._ctl_count:
+            self._control_chars(self._ctl_count, self._ctl_chars)
+        if self._escape:
+            self._drop(ABORTED, line)
+        elif self._toss:
+            self._drop(OVER_LONG, line)
+        elif self._partial:
+            self._check(bytes(self._partial), line)
+        else:  # nothing but dropped control characters
+            self.stats.idle += 1
+        self._clear()
+
+    def _clear(self) -> None:
+        self._partial.clear()
+        self._line = self._ctl_count = 0
+        self._escape = self._toss = False
+        self._ctl_chars = set()
+
+    def _check(self, frame: bytes, line: int) -> None:
+        """Judge one un-escaped frame (address to FCS) and deliver it if good."""
+        size = len(frame)
+        if size > self._limit:
+            self._drop(OVER_LONG, line)
+            return
+        if size < MIN_FRAME:
+            self._drop(SHORT, line)
+            return
+        if not _fcs_good(frame):
+            self._drop(BAD_FCS, line)
+            return
+        end = size - 2  # the FCS is checked: leave it out
+        start = 0
+        if frame[0] == ALL_STATIONS:  # no protocol starts with FF: it is an address
+            if end < 2:
+                self._drop(SHORT, line)
+                return
+            if frame[1] != UI:
+                self._drop(BAD_ADDRESS, line)
+                return
+            start = 2
+        if start >= end:
+            self._drop(SHORT, line)
+            return
+        high = frame[start]
+        if high & 1:  # a one-octet (PFC) protocol field
+            protocol, begin, compressed = high, start + 1, True
+        elif start + 2 > end:
+            self._drop(SHORT, line)
+            return
+        elif frame[start + 1] & 1:
+            protocol, begin, compressed = high << 8 | frame[start + 1], start + 2, False
+        else:
+            self._drop(BAD_PROTOCOL, line)
+            return
+        if end - begin > self._mru:
+            self._drop(OVER_LONG, line)
+            return
+        self.stats.frames += 1
+        self._frames.append(HdlcFrame(protocol, frame[begin:end], start == 2, compressed))
+
+    def _drop(self, reason: str, line: int) -> None:
+        counter = _COUNTERS[reason]
+        setattr(self.stats, counter, getattr(self.stats, counter) + 1)
+        self._events.append(FrameDropped(reason, line))
+
+    def _control_chars(self, count: int, chars: set[int]) -> None:
+        self.stats.accm_chars += count
+        self._events.append(
+            UnescapedControlChars(count, bytes(sorted(chars)), dropped=self.drop_accm_chars)
+        )
