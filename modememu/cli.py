@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from modememu.phonebook import Phonebook, PhonebookError
 from modememu.profiles import DEFAULT_PROFILE, ProfileError, load_all, load_profile
 
 EXIT_USAGE = 2
@@ -60,6 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     modem.add_argument("--state", type=Path, help="keep NVRAM (&W, &Y, &Z) in this JSON file")
     modem.add_argument("--force-8n1", action="store_true", help="no parity detection from AT")
     modem.add_argument("--log", type=Path, help="write every event as JSON lines to this file")
+    modem.add_argument(
+        "--phonebook", type=Path, help="TOML phonebook merged over the built-in numbers"
+    )
+    modem.add_argument(
+        "--listen",
+        metavar="[HOST:]PORT",
+        type=_host_port,
+        help="take TCP connections as incoming calls (loopback unless HOST is given)",
+    )
+    modem.add_argument(
+        "--no-pacing", action="store_true", help="move data as fast as possible, not at line rate"
+    )
+
+    sub.add_parser("numbers", help="list the phonebook's numbers").add_argument(
+        "--phonebook", type=Path, help="TOML phonebook merged over the built-in numbers"
+    )
 
     demo = sub.add_parser("demo", help="a short scripted conversation with an emulated modem")
     demo.add_argument("--profile", default=DEFAULT_PROFILE, help="firmware profile name or file")
@@ -70,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except (CliError, ProfileError) as exc:
+    except (CliError, ProfileError, PhonebookError) as exc:
         print(f"modememu: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -85,6 +102,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _profiles()
     if args.command == "modem":
         return _modem(args)
+    if args.command == "numbers":
+        return _numbers(args)
     if args.command == "demo":
         from modememu.demo import run_demo
 
@@ -95,6 +114,29 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _profiles() -> int:
     rows = [("NAME", "MAKER", "MODEL", "TOP MODULATION")]
     rows += [(p.name, p.maker, p.model, p.top_modulation) for p in load_all()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _phonebook(path: Path | None) -> Phonebook:
+    return Phonebook.default() if path is None else Phonebook.load(path)
+
+
+def _numbers(args: argparse.Namespace) -> int:
+    rows = [("NUMBER", "ANSWERS", "DESCRIPTION")]
+    for entry in _phonebook(args.phonebook).entries():
+        what = {
+            "service": f"service {entry.service}",
+            "tcp": f"{'telnet' if entry.telnet else 'tcp'} {entry.host[0]}:{entry.host[1]}"
+            if entry.host
+            else "tcp",
+            "exec": "exec " + " ".join(entry.argv),
+            "modem": f"modem {entry.modem}",
+            "fault": f"fault {entry.fault}",
+        }[entry.kind]
+        rows.append((entry.number, what, entry.description))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -117,6 +159,9 @@ def _modem(args: argparse.Namespace) -> int:
         state_file=args.state,
         force_8n1=args.force_8n1,
         log=args.log,
+        phonebook=_phonebook(args.phonebook),
+        listen=args.listen,
+        pacing=not args.no_pacing,
     )
     return run_modem(options)
 

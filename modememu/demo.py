@@ -12,8 +12,9 @@ from typing import TextIO
 from modememu.at.parity import Parity, encode, strip
 from modememu.clock import VirtualClock
 from modememu.drivers.host import ModemHost
+from modememu.drivers.world import World
 from modememu.events import EventBus, Stamped
-from modememu.modem.events import ParityDetected
+from modememu.modem.events import CallEnded, CallProgress, Connected, ParityDetected
 from modememu.profiles import DEFAULT_PROFILE, load_profile
 
 
@@ -43,6 +44,14 @@ SCRIPT = (
     Step("An 8N1 terminal again", "AT"),
     Step("The active and stored profiles", "AT&V"),
 )  # fmt: skip
+
+# A call through the exchange: (note, what the DTE sends, seconds to let pass after it).
+CALL: tuple[tuple[str, str, float], ...] = (
+    ("Dial the echo service, listening for dial tone and busy (X4)", "ATX4DT5550102\r", 15.0),
+    ("Online: whatever the DTE sends comes back from the far end", "hello, far end", 1.0),
+    ("A second of silence, +++, a second of silence: the escape", "+++", 1.5),
+    ("Online command mode; the call is still up. Hang up", "ATH\r", 0.5),
+)
 
 
 def _show(data: bytes) -> str:
@@ -87,6 +96,49 @@ def run_demo(out: TextIO, profile_name: str = DEFAULT_PROFILE) -> int:
         out.writelines(note + "\n" for note in notes)
         notes.clear()
         print(file=out)
+    _call(out, host, clock=clock, bus=bus, received=received, notes=notes)
     host.close()
     print("Done: every line above came from the emulated modem's AT engine.", file=out)
     return 0
+
+
+def _call(
+    out: TextIO,
+    host: ModemHost,
+    *,
+    clock: VirtualClock,
+    bus: EventBus,
+    received: bytearray,
+    notes: list[str],
+) -> None:
+    """The same modem on a telephone line: a call to a built-in number, online, +++, ATH."""
+    World(clock, bus).add(host)
+
+    def on_event(stamped: Stamped) -> None:
+        event = stamped.event
+        if stamped.source != host.name:
+            return
+        if isinstance(event, CallProgress):
+            detail = f" {event.detail}" if event.detail else ""
+            notes.append(f"  [{stamped.time:7.3f}s line: {event.step}{detail}]")
+        elif isinstance(event, Connected):
+            ec = "V.42" if event.error_control else "no error control"
+            notes.append(f"  [{stamped.time:7.3f}s carrier: {event.carrier} {event.rate}, {ec}]")
+        elif isinstance(event, CallEnded):
+            notes.append(f"  [{stamped.time:7.3f}s call ended: {event.reason}]")
+
+    bus.subscribe(on_event)
+    host.from_dte(b"ATE0\r")
+    clock.advance(1.0)
+    for note, typed, wait in CALL:
+        print(f"# {note}", file=out)
+        print(f"{clock.now():7.3f}s DTE > {_show(typed.encode())}", file=out)
+        received.clear()
+        host.from_dte(typed.encode())
+        clock.advance(wait)
+        out.writelines(line + "\n" for line in notes)
+        notes.clear()
+        for line in bytes(received).decode("latin-1").split("\r\n"):
+            if line:
+                print(f"         modem < {_show(line.encode('latin-1'))}", file=out)
+        print(file=out)

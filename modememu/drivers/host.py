@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from modememu.at.config import StoredState
 from modememu.clock import Clock
@@ -23,8 +24,17 @@ from modememu.modem.events import (
     ModemLinesChanged,
     StoredStateChanged,
 )
+from modememu.modem.line import LineCaps, LineRequest, LineSignal
 from modememu.modem.modem import DteFormat, Modem, ModemLines
 from modememu.profiles import Profile
+
+
+class LinePlug(Protocol):
+    """Where a host's line goes: the exchange (see `drivers.exchange`)."""
+
+    def request(self, end: ModemHost, request: LineRequest) -> None: ...
+
+    def pump_call_of(self, end: ModemHost) -> None: ...
 
 
 class StateFileError(Exception):
@@ -60,18 +70,25 @@ class ModemHost:
         number: str = "",
         force_8n1: bool = False,
         state_file: Path | None = None,
+        pacing: bool = True,
     ) -> None:
         stored = load_state(state_file, profile) if state_file is not None else None
         self.name = name
-        self.modem = Modem(profile, number=number, force_8n1=force_8n1, stored=stored)
+        self.modem = Modem(
+            profile, number=number, force_8n1=force_8n1, stored=stored, pacing=pacing
+        )
         self.bus = bus
+        self.line: LinePlug | None = None
         self.state_file = state_file
         self._sink: Callable[[bytes], None] | None = None
         self._pending = bytearray()  # output while no port is attached
         self.line_listeners: list[Callable[[ModemLines], None]] = []
         self.flow_listeners: list[Callable[[bool, bool], None]] = []
         self.rate_listeners: list[Callable[[int], None]] = []  # the DTE rate the modem wants
-        self.driver = CoreDriver(self.modem, clock, source=name, bus=bus, output=self._output)
+        self._room_waiters: list[Callable[[], None]] = []
+        self.driver = CoreDriver(
+            self.modem, clock, source=name, bus=bus, output=self._output, after_pump=self._pumped
+        )
         self._unsubscribe = bus.subscribe(self._on_event)
 
     # ----- what a port calls -----
@@ -98,15 +115,67 @@ class ModemHost:
     def set_dte_format(self, fmt: DteFormat) -> None:
         self.driver.input(lambda now: self.modem.set_dte_format(fmt, now))
 
+    def set_output_paused(self, paused: bool) -> None:
+        """The port's buffer toward the DTE is full: hold online data in the modem."""
+        self.driver.input(lambda now: self.modem.set_output_paused(paused, now))
+
+    def dte_room(self) -> int:
+        return self.modem.dte_room()
+
+    def when_room(self, callback: Callable[[], None]) -> None:
+        """Call back once the modem can take DTE bytes again (it was full)."""
+        self._room_waiters.append(callback)
+
     @property
     def lines(self) -> ModemLines:
         return self.modem.lines
+
+    # ----- the line side: what the exchange calls (a `LineEnd`) -----
+
+    def plug(self, line: LinePlug | None) -> None:
+        self.line = line
+        self.modem.attach_line(line is not None)
+
+    def caps(self) -> LineCaps:
+        """What this host's modem offers a call now."""
+        return self.modem.caps()
+
+    @property
+    def label(self) -> str:
+        return self.modem.number or self.name
+
+    def signal(self, signal: LineSignal) -> None:
+        self.driver.input(lambda now: self.modem.line_signal(signal, now))
+
+    def pull(self, limit: int) -> bytes:
+        data = self.modem.line_data_to_send(limit, self.driver.clock.now())
+        if data:
+            self.driver.pump()
+        return data
+
+    def push(self, data: bytes) -> None:
+        self.driver.input(lambda now: self.modem.receive_line(data, now))
+
+    def room(self) -> int:
+        return self.modem.line_room()
 
     def close(self) -> None:
         self.driver.close()
         self._unsubscribe()
 
     # ----- inside -----
+
+    def _pumped(self) -> None:
+        """After every pump: hand line requests to the exchange, let data move, wake ports."""
+        line = self.line
+        if line is not None:
+            while (request := self.modem.next_line_request()) is not None:
+                line.request(self, request)
+            line.pump_call_of(self)
+        if self._room_waiters and self.modem.dte_room() > 0:
+            waiters, self._room_waiters = self._room_waiters, []
+            for waiter in waiters:
+                waiter()
 
     def _output(self, data: bytes) -> None:
         if self._sink is None:

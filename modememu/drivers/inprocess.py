@@ -7,7 +7,8 @@ function there and waits for the result. Each modem's DTE side is one end of a
 socket pair, so the caller gets a real file descriptor (asyncio adapters need one).
 
 Events of every in-process modem go to one shared `EventBus`, with the modem's
-NAME as the source. Subscribers are called on the loop thread.
+NAME as the source. Subscribers are called on the loop thread. The modems share
+one exchange (a `World`), so they can call each other by their numbers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TypeVar
 
 from modememu.drivers.host import ModemHost
 from modememu.drivers.runner import LoopClock
+from modememu.drivers.world import World
 from modememu.events import EventBus
 from modememu.profiles import Profile
 
@@ -38,6 +40,8 @@ class _SocketLink(asyncio.Protocol):
     def __init__(self, host: ModemHost) -> None:
         self.host = host
         self.transport: asyncio.Transport | None = None
+        self._held = bytearray()
+        self._paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -45,7 +49,35 @@ class _SocketLink(asyncio.Protocol):
         self.host.attach(self._send)
 
     def data_received(self, data: bytes) -> None:
-        self.host.from_dte(data)
+        self._held += data
+        self._feed()
+
+    def _feed(self) -> None:
+        """Give the modem what it has room for; hold the rest and stop reading meanwhile.
+
+        The socket's buffer then fills and the caller's write waits: the same
+        back-pressure a pty's kernel buffer gives, so nothing is lost here.
+        """
+        while self._held:
+            room = self.host.dte_room()
+            if room <= 0:
+                if self.transport is not None and not self._paused:
+                    self._paused = True
+                    self.transport.pause_reading()
+                self.host.when_room(self._feed)
+                return
+            chunk = bytes(self._held[:room])
+            del self._held[:room]
+            self.host.from_dte(chunk)
+        if self._paused and self.transport is not None and not self.transport.is_closing():
+            self._paused = False
+            self.transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        self.host.set_output_paused(True)
+
+    def resume_writing(self) -> None:
+        self.host.set_output_paused(False)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.host.detach()
@@ -72,6 +104,7 @@ class Runtime:
         self.loop = asyncio.new_event_loop()
         self.bus = EventBus()
         self.modems: dict[str, InProcessModem] = {}
+        self.world: World | None = None  # made on the loop thread with the first modem
         self._thread = threading.Thread(target=self._run, name="modememu-inprocess", daemon=True)
         self._thread.start()
 
@@ -135,6 +168,9 @@ class Runtime:
             number=number,
             force_8n1=force_8n1,
         )
+        if self.world is None:
+            self.world = World(LoopClock(self.loop), self.bus, loop=self.loop)
+        self.world.add(host)
         self.modems[name] = modem = InProcessModem(name, host, _SocketLink(host))
         try:
             await self.loop.connect_accepted_socket(lambda: modem.link, sock)
@@ -149,6 +185,8 @@ class Runtime:
         if modem is None:
             return
         modem.host.detach()
+        if self.world is not None:
+            self.world.remove(modem.host)
         if modem.link.transport is not None:
             modem.link.transport.abort()
         modem.host.close()

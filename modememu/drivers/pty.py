@@ -136,8 +136,15 @@ class PtyPort:
     # ----- data -----
 
     def _readable(self) -> None:
+        room = self.host.dte_room()
+        if room <= 0:
+            # The modem holds the DTE off: leave the bytes in the kernel, which stops the
+            # far program's writes (a pty's back-pressure), until the modem has room.
+            self.loop.remove_reader(self._master)
+            self.host.when_room(self._resume_reading)
+            return
         try:
-            packet = os.read(self._master, _READ_SIZE)
+            packet = os.read(self._master, min(_READ_SIZE, room + 1))
         except BlockingIOError:
             return
         except OSError:
@@ -156,6 +163,7 @@ class PtyPort:
 
     def _resume_reading(self) -> None:
         if self._master >= 0:
+            self.loop.remove_reader(self._master)
             self.loop.add_reader(self._master, self._readable)
 
     def _settings_changed(self) -> None:
@@ -184,6 +192,7 @@ class PtyPort:
             self._queue(data[sent:])
             self.loop.add_writer(self._master, self._drain)
             self._writing = True
+            self.host.set_output_paused(True)
 
     def _queue(self, data: bytes) -> None:
         self._backlog += data
@@ -203,3 +212,4 @@ class PtyPort:
         if not self._backlog:
             self.loop.remove_writer(self._master)
             self._writing = False
+            self.host.set_output_paused(False)

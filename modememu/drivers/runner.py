@@ -48,8 +48,10 @@ class CoreDriver:
         source: str,
         bus: EventBus,
         output: Callable[[bytes], None],
+        after_pump: Callable[[], None] | None = None,
     ) -> None:
         self.core = core
+        self.after_pump = after_pump
         self.clock = clock
         self.source = source
         self.bus = bus
@@ -68,6 +70,8 @@ class CoreDriver:
             self.output(data)
         while (event := self.core.next_event()) is not None:
             self.bus.publish(self.clock.now(), self.source, event)
+        if self.after_pump is not None:
+            self.after_pump()
         self._arm()
 
     def close(self) -> None:

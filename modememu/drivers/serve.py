@@ -23,7 +23,9 @@ from modememu.drivers.pty import PtyPort
 from modememu.drivers.rfc2217 import Rfc2217Server
 from modememu.drivers.runner import LoopClock
 from modememu.drivers.serialport import SerialDevicePort
+from modememu.drivers.world import World
 from modememu.events import EventBus, Stamped
+from modememu.phonebook import Phonebook
 from modememu.profiles import Profile
 
 
@@ -38,6 +40,9 @@ class ServeOptions:
     state_file: Path | None
     force_8n1: bool
     log: Path | None
+    phonebook: Phonebook | None = None
+    listen: tuple[str, int] | None = None
+    pacing: bool = True
 
 
 def run_modem(options: ServeOptions) -> int:
@@ -112,9 +117,14 @@ async def _serve(options: ServeOptions) -> int:
             number=options.number,
             force_8n1=options.force_8n1,
             state_file=options.state_file,
+            pacing=options.pacing,
         )
         cleanups.append(host.close)
+        world = World(clock, bus, phonebook=options.phonebook, pacing=options.pacing, loop=loop)
+        world.add(host)
         where = await _open_port(options, host, loop, cleanups)
+        if options.listen is not None:
+            where += " listening on " + await _listen(options.listen, world, host, cleanups)
         sys.stdout.write(f"ready {options.profile.name} on {where}\n")
         sys.stdout.flush()
         await stop.wait()
@@ -150,6 +160,17 @@ async def _open_port(
         cleanups.append(server.close)
         return f"{bound_host}:{port}"
     raise PortError("no port given (--pty, --port or --rfc2217)")
+
+
+async def _listen(
+    address: tuple[str, int], world: World, host: ModemHost, cleanups: list[Callable[[], Any]]
+) -> str:
+    from modememu.drivers.tcpline import TcpListener  # noqa: PLC0415 - only with --listen
+
+    listener = TcpListener(world.exchange, host, address[0], address[1], pacing=world.pacing)
+    bound_host, port = await listener.start()
+    cleanups.append(listener.close)
+    return f"{bound_host}:{port}"
 
 
 def _one_line_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -80,3 +80,51 @@ class ModeChanged(ModemEvent):
 @dataclass(frozen=True, slots=True)
 class HookChanged(ModemEvent):
     off_hook: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ringing(ModemEvent):
+    """A ring arrived (RING sent unless quiet); `count` is S1."""
+
+    caller: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallProgress(ModemEvent):
+    """A step of setting up a call: dialing, placed, ringback, busy, answered, training."""
+
+    step: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Connected(ModemEvent):
+    carrier: str
+    rate: int
+    error_control: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(ModemEvent):
+    """The call is over; `reason` says who or what ended it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Escaped(ModemEvent):
+    """The guard-time escape worked: online command mode."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataLost(ModemEvent):
+    """Bytes dropped because a buffer was full and nothing held the sender back.
+
+    `direction` is "from-dte" (the DTE overran the modem) or "to-dte" (the line
+    overran the modem's buffer toward a DTE that was not taking it).
+    """
+
+    direction: str
+    count: int
+    total: int

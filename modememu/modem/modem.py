@@ -1,10 +1,11 @@
-"""The modem core (sans-I/O): the DTE side of one emulated modem.
+"""The modem core (sans-I/O): one emulated modem, its DTE side and its line side.
 
 Bytes from the DTE and the DTE's control lines come in with `now`; bytes for the
-DTE, events and the next deadline come out. Command mode is complete here: the
-line reader, the AT engine, parity, result framing, DTR handling and the
-modem's lines. Without a telephone line attached, dialing and answering end the
-way a real modem's do when nothing is plugged into its line jack.
+DTE, events and the next deadline come out. On the line side the modem asks for
+calls (`next_line_request`), hears what the exchange says (`line_signal`) and
+moves data at the link's pace (`line_data_to_send`, `receive_line`). Without a
+line attached, dialing and answering end the way a real modem's do when nothing
+is plugged into its line jack.
 """
 
 from __future__ import annotations
@@ -25,10 +26,34 @@ from modememu.at.engine import (
     Outcome,
 )
 from modememu.at.lineinput import Cancelled, LineDone, LineReader, PrefixSeen, Repeat
-from modememu.at.parity import Parity, detect_parity, encode
-from modememu.at.results import Result, frame_info, frame_result
+from modememu.at.parity import Parity, detect_parity, encode, strip
+from modememu.at.results import Result, connect_code, frame_info, frame_result
 from modememu.modem import events as ev
-from modememu.profiles import Profile
+from modememu.modem.datapath import NO_LIMIT, XOFF, XON, DataPath
+from modememu.modem.dialstring import DialPlan, DialStringError, parse_dialstring
+from modememu.modem.escape import EscapeDetector
+from modememu.modem.line import (
+    RING_COUNT_CLEAR,
+    RING_ON,
+    RING_PERIOD,
+    TRAINING_SECONDS,
+    AcceptCall,
+    Answered,
+    Busy,
+    Incoming,
+    LineCaps,
+    LineRequest,
+    LineSignal,
+    Link,
+    NoDialtone,
+    PlaceCall,
+    RejectCall,
+    Release,
+    Released,
+    Ringback,
+    agree,
+)
+from modememu.profiles import CARRIERS, Profile
 
 # +ICF <format> values and what an 8N1 receiver makes of them: (data bits, parity or None
 # when the <parity> value decides, stop bits). 7N1/7N2 arrive with bit 7 set (a stop bit).
@@ -42,6 +67,7 @@ _ICF_FORMATS: dict[int, tuple[int, Parity | None, int]] = {
 }
 _ICF_PARITY = {0: Parity.ODD, 1: Parity.EVEN, 2: Parity.MARK, 3: Parity.SPACE}
 ABORT_GRACE = 0.125  # a DTE character within this of the terminator does not abort
+DIALTONE_DETECT = 0.5  # seconds a modem listening for dial tone takes to hear it
 
 
 class Mode(Enum):
@@ -74,6 +100,47 @@ class DteFormat:
         return f"{self.bytesize}{self.parity}{self.stopbits}"
 
 
+@dataclass(slots=True)
+class _Call:
+    """The call this modem is part of, from going off-hook to hanging up."""
+
+    originate: bool
+    plan: DialPlan | None = None
+    stay: bool = False  # the dial string ended with ';'
+    placed: bool = False  # the exchange has the call
+    answered: bool = False  # the far end went off-hook (originate)
+    far_caps: LineCaps | None = None
+    link: Link | None = None
+    carrier_lost: bool = False
+
+
+@dataclass(slots=True)
+class _Ring:
+    """A call ringing at this modem, not yet answered."""
+
+    caller: str
+    caps: LineCaps
+
+
+def _target(plan: DialPlan) -> str:
+    return f"{plan.host[0]}:{plan.host[1]}" if plan.host else plan.number
+
+
+def error_control_wanted(profile: Profile, settings: dict[str, int]) -> bool:
+    """Whether the modem's settings ask for V.42/MNP (each maker spells it differently)."""
+    if not profile.error_control:
+        return False
+    if "&M" in settings and profile.flow_family == "usr":
+        return settings["&M"] in (4, 5)
+    if "\\N" in settings:
+        return settings["\\N"] >= 2
+    if "&Q" in settings:
+        return settings["&Q"] == 5
+    if profile.flow_family == "zyxel":
+        return settings.get("&K", 0) >= 1
+    return True
+
+
 class Modem:
     def __init__(
         self,
@@ -82,6 +149,7 @@ class Modem:
         number: str = "",
         force_8n1: bool = False,
         stored: StoredState | None = None,
+        pacing: bool = True,
     ) -> None:
         self.profile = profile
         self.number = number
@@ -90,27 +158,39 @@ class Modem:
         self.reader = LineReader(profile.line_limit)
         self.mode = Mode.COMMAND
         self.off_hook = False
+        self.line_attached = False  # an exchange is behind the line jack
+        self.digital = profile.digital  # a modem bank on a digital trunk (an ISP's) can do V.90
         self.dtr = True
         self.rts = True
+        self.output_paused = False  # the port cannot take more right now
         self.dte_format = DteFormat(profile.default_dte_rate)
         self.parity = Parity.NONE
+        self.data = DataPath(pacing=pacing)
+        self._escape = EscapeDetector()
         self._history = ""
         self._out = bytearray()
         self._events: deque[ev.ModemEvent] = deque()
+        self._requests: deque[LineRequest] = deque()
         self._timers: dict[str, float] = {}
         self._line_ended_at = -1.0
         self._attempt_result = Result.NO_CARRIER
+        self._call: _Call | None = None
+        self._ring: _Ring | None = None
+        self._ri = False
         self._lines = self._compute_lines()
         self._flow = self.engine.flow
         self._sync_dte_text()
 
-    # ----- sans-I/O interface -----
+    # ----- sans-I/O interface: the DTE side -----
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes from the DTE."""
+        if self.mode is Mode.ONLINE:
+            self._online_input(data, now)
+            return
         if self._attempting():
             if data and now - self._line_ended_at >= ABORT_GRACE:
-                self._end_attempt(Result.NO_CARRIER)
+                self._hang_up(Result.NO_CARRIER, "aborted by the DTE")
             return
         while data:
             feed = self.reader.feed(data, s3=self.engine.sreg(3), s5=self.engine.sreg(5))
@@ -132,11 +212,13 @@ class Modem:
                 self._execute(self._history, now)
             elif isinstance(item, Cancelled):
                 self._result(Result.OK)
-            if self._attempting():
-                return  # the rest would abort the attempt it just started
+            if self._attempting() or self._online():
+                return  # the rest would abort the attempt, or is not for the command reader
 
     def data_to_send(self) -> bytes:
-        """Bytes for the DTE."""
+        """Bytes for the DTE: command-mode text, then online data the DTE may take now."""
+        if self.data.to_dte and self.mode is Mode.ONLINE and self._dte_takes_data():
+            self._out += encode(self.data.take_for_dte(), self.parity)
         out = bytes(self._out)
         self._out.clear()
         return out
@@ -168,6 +250,10 @@ class Modem:
             self.rts = on
             self._events.append(ev.DteLinesChanged(self.dtr, self.rts))
 
+    def set_output_paused(self, paused: bool, now: float) -> None:
+        """The port's own buffer toward the DTE is full (or has room again)."""
+        self.output_paused = paused
+
     def set_dte_format(self, fmt: DteFormat, now: float) -> None:
         """The port's speed and framing changed (a port that can tell us)."""
         if fmt != self.dte_format:
@@ -189,6 +275,65 @@ class Modem:
         if self.parity is Parity.NONE:
             return self.dte_format.framing
         return f"7{self.parity.value}1"
+
+    @property
+    def link(self) -> Link | None:
+        """The link while a call is connected."""
+        return self._call.link if self._call is not None else None
+
+    def dte_room(self) -> int:
+        """How many more DTE bytes the modem can take without losing any."""
+        if self.mode is Mode.ONLINE:
+            return self.data.dte_room()
+        return NO_LIMIT
+
+    # ----- sans-I/O interface: the line side -----
+
+    def attach_line(self, attached: bool = True) -> None:
+        """An exchange now answers this modem's line requests (or no longer does)."""
+        self.line_attached = attached
+
+    def next_line_request(self) -> LineRequest | None:
+        return self._requests.popleft() if self._requests else None
+
+    def line_signal(self, signal: LineSignal, now: float) -> None:
+        match signal:
+            case Incoming(caller, caps):
+                self._incoming(caller, caps, now)
+            case Ringback():
+                self._progress("ringback")
+            case Busy():
+                self._far_busy()
+            case NoDialtone():
+                self._far_missing()
+            case Answered(caps):
+                self._far_answered(caps, now)
+            case Released():
+                self._far_released(now)
+
+    def receive_line(self, data: bytes, now: float) -> None:
+        """Bytes the far modem sent (already at the link's pace)."""
+        if self._call is None or self._call.link is None or self.mode is Mode.DIALING:
+            return
+        lost = self.data.from_line(data)
+        if lost:
+            self._events.append(ev.DataLost("to-dte", lost, self.data.lost_to_dte))
+        self._active(now)
+
+    def line_data_to_send(self, limit: int, now: float) -> bytes:
+        """What the transmitter puts on the line now, at most `limit` bytes."""
+        if self.mode not in (Mode.ONLINE, Mode.ONLINE_COMMAND) or not self.data.to_line:
+            return b""
+        out = self.data.take_for_line(limit, now)
+        if out:
+            self._flow_update()
+            self._active(now)
+        self._arm_pace(now)
+        return out
+
+    def line_room(self) -> int:
+        """How many bytes the far modem may send now (error control's window)."""
+        return self.data.line_room()
 
     # ----- command mode -----
 
@@ -218,7 +363,7 @@ class Modem:
 
     def _apply(self, outcome: Outcome, now: float) -> None:
         if outcome.reset:
-            self._reset()
+            self._reset(now)
         if outcome.stored_changed:
             self._events.append(ev.StoredStateChanged(self.engine.stored.to_json()))
         if outcome.info:
@@ -252,72 +397,371 @@ class Modem:
         self._update_lines()
 
     def _act(self, action: Action, now: float) -> None:
+        in_call = self.mode is Mode.ONLINE_COMMAND
         match action:
-            case DialAction(dialstring):
-                self._set_hook(True)
-                # No line is plugged in: with dial-tone detection (X2, X4) the modem says so
-                # after waiting S6; blind dialing waits S7 for a carrier that never comes.
-                if self.engine.setting("X") in (2, 4) or "W" in dialstring:
-                    wait, result = self.engine.sreg(6), Result.NO_DIALTONE
-                else:
-                    wait, result = self.engine.sreg(7), Result.NO_CARRIER
-                self._start_attempt(Mode.DIALING, now + wait, result)
+            case DialAction() | AnswerAction() if in_call:
+                self._result(Result.ERROR)
+            case DialAction(dialstring, stay, tone):
+                self._dial(dialstring, stay, tone, now)
             case AnswerAction():
-                self._set_hook(True)
-                self._start_attempt(Mode.ANSWERING, now + self.engine.sreg(7), Result.NO_CARRIER)
+                self._answer(now)
+            case OnlineAction() if in_call:
+                self._go_online(now)
             case OnlineAction():
                 self._result(Result.NO_CARRIER)
             case HangupAction(off_hook):
+                self._end_call("hung up by ATH")
                 self._set_hook(off_hook)
                 self._result(Result.OK)
 
+    # ----- originating -----
+
+    def _dial(self, dialstring: str, stay: bool, tone: bool, now: float) -> None:
+        try:
+            plan = parse_dialstring(
+                dialstring, tone=tone, s8=self.engine.sreg(8), s11=self.engine.sreg(11) or 95
+            )
+        except DialStringError as exc:
+            self._events.append(ev.CallProgress("refused", str(exc)))
+            self._result(Result.ERROR)
+            return
+        self._set_hook(True)
+        self._call = _Call(originate=True, plan=plan, stay=stay)
+        self._set_mode(Mode.DIALING)
+        x = self.engine.setting("X")
+        if not self.line_attached:
+            # Nothing in the line jack: with dial-tone detection the modem says so after S6;
+            # blind dialing waits S7 for a carrier that never comes.
+            if x in (2, 4) or plan.wait_dialtone:
+                self._attempt(now + self.engine.sreg(6), Result.NO_DIALTONE)
+            else:
+                self._attempt(now + self.engine.sreg(7), Result.NO_CARRIER)
+            return
+        # Dial tone is there at once when the modem listens for it; blind dialing waits S6.
+        wait = DIALTONE_DETECT if x in (2, 4) or plan.host else float(self.engine.sreg(6))
+        if plan.host:
+            wait = 0.0
+        self._progress("dialing", _target(plan))
+        self._timers["dialed"] = now + wait + plan.dial_seconds
+        self._attempt(now + wait + plan.dial_seconds + self.engine.sreg(7), Result.NO_CARRIER)
+
+    def originate(self, now: float) -> None:
+        """Wait as a caller on a line that already reaches the called modem.
+
+        For the modem that stands in for a raw TCP client calling a listener: the
+        exchange rings the called modem; this one waits for its answer, up to S7.
+        """
+        if self._call is not None or self._ring is not None:
+            return
+        self._set_hook(True)
+        self._call = _Call(originate=True, placed=True)
+        self._set_mode(Mode.DIALING)
+        self._attempt(now + self.engine.sreg(7), Result.NO_CARRIER)
+
+    def _dialed(self, now: float) -> None:
+        call = self._call
+        if call is None or call.plan is None:
+            return
+        if call.stay:
+            self._timers.pop("attempt", None)
+            self._set_mode(Mode.COMMAND)
+            self._result(Result.OK)  # off-hook in command mode, as ';' asks
+            return
+        call.placed = True
+        self._requests.append(PlaceCall(call.plan, self._caps()))
+        self._progress("placed", _target(call.plan))
+
+    def _far_busy(self) -> None:
+        self._progress("busy")
+        if self.engine.setting("X") in (3, 4) or self.engine.setting("X") >= 5:
+            self._hang_up(Result.BUSY, "far end busy")
+        # Without busy detection the modem keeps listening until S7 runs out.
+
+    def _far_missing(self) -> None:
+        self._progress("no dial tone")
+        x = self.engine.setting("X")
+        self._hang_up(Result.NO_DIALTONE if x in (2, 4) or x >= 5 else Result.NO_CARRIER,
+                      "no such host")
+
+    def _far_answered(self, caps: LineCaps | None, now: float) -> None:
+        call = self._call
+        if call is None or not call.originate or call.answered:
+            return
+        call.answered = True
+        self._progress("answered", "" if caps is not None else "no carrier")
+        if caps is not None:
+            self._train(caps, now)
+
+    # ----- answering -----
+
+    def _incoming(self, caller: str, caps: LineCaps, now: float) -> None:
+        if self._call is not None or self._ring is not None or self.off_hook:
+            self._requests.append(RejectCall("busy"))
+            return
+        if self.engine.setting("&D") == 2 and not self.dtr:
+            self._requests.append(RejectCall("dtr"))
+            return
+        self._ring = _Ring(caller, caps)
+        self._timers.pop("ring-clear", None)
+        self._ring_once(now)
+
+    def _ring_once(self, now: float) -> None:
+        ring = self._ring
+        if ring is None:
+            return
+        count = min(255, self.engine.sreg(1) + 1)
+        self.engine.config.sregs[1] = count
+        self._ri = True
+        self._update_lines()
+        self._events.append(ev.Ringing(ring.caller, count))
+        self._result(Result.RING)
+        self._timers["ri-off"] = now + RING_ON
+        self._timers["ring"] = now + RING_PERIOD
+        s0 = self.engine.sreg(0)
+        if s0 and count >= s0 and not (self.engine.setting("&D") == 2 and not self.dtr):
+            self._answer(now)
+
+    def _stop_ringing(self, now: float) -> None:
+        if self._ring is None:
+            return
+        self._ring = None
+        self._timers.pop("ring", None)
+        self._timers.pop("ri-off", None)
+        self._ri = False
+        self._update_lines()
+        self._timers["ring-clear"] = now + RING_COUNT_CLEAR
+
+    def _answer(self, now: float) -> None:
+        ring = self._ring
+        self._stop_ringing(now)
+        self._timers.pop("ring-clear", None)
+        self._set_hook(True)
+        self._call = _Call(originate=False)
+        self._set_mode(Mode.ANSWERING)
+        self._attempt(now + self.engine.sreg(7), Result.NO_CARRIER)
+        if ring is None:
+            return  # ATA with nothing ringing: listen for a carrier until S7
+        self.engine.config.sregs[1] = 0
+        self._call.placed = True
+        caps = self._caps()
+        self._requests.append(AcceptCall(caps))
+        self._progress("answered", ring.caller)
+        self._train(ring.caps, now)
+
+    # ----- both -----
+
+    def _train(self, far: LineCaps, now: float) -> None:
+        call = self._call
+        assert call is not None
+        link = agree(self._caps(), far)
+        call.far_caps = far
+        if link is None:
+            self._progress("training", "no common modulation")
+            return  # no carrier both understand: S7 ends it
+        call.link = link
+        self._progress("training", f"{link.carrier} {link.rate}")
+        self._timers["train"] = now + TRAINING_SECONDS[link.carrier]
+
+    def _connected(self, now: float) -> None:
+        call = self._call
+        if call is None or call.link is None:
+            return
+        self._timers.pop("attempt", None)
+        link = call.link
+        self.data.start(link, now)
+        self._events.append(ev.Connected(link.carrier, link.rate, link.error_control))
+        self._go_online(now)
+
+    def _go_online(self, now: float) -> None:
+        link = self.link
+        assert link is not None
+        self._set_mode(Mode.ONLINE)
+        self._escape.reset(now)
+        if self.engine.setting("X") == 0:
+            self._result_text("CONNECT", int(Result.CONNECT))
+        else:
+            self._result_text(
+                f"CONNECT {link.rate}", connect_code(self.profile.result_family, link.rate)
+            )
+        self._active(now)
+        self._arm_pace(now)
+
+    def _far_released(self, now: float) -> None:
+        if self._ring is not None and self._call is None:
+            self._stop_ringing(now)  # the caller gave up
+            return
+        call = self._call
+        if call is None:
+            return
+        if call.link is not None and self.mode in (Mode.ONLINE, Mode.ONLINE_COMMAND):
+            call.carrier_lost = True
+            self._progress("carrier lost")
+            self._timers["carrier"] = now + self.engine.sreg(10) * 0.1
+            return
+        self._hang_up(Result.NO_CARRIER, "far end hung up")
+
+    def _hang_up(self, result: Result, reason: str) -> None:
+        self._end_call(reason)
+        self._set_hook(False)
+        self._result(result)
+
+    def _end_call(self, reason: str) -> None:
+        """Leave the call (if any): tell the line, flush what the DTE had coming."""
+        for name in ("attempt", "dialed", "train", "carrier", "escape", "idle", "pace"):
+            self._timers.pop(name, None)
+        call, self._call = self._call, None
+        pending = self.data.stop()
+        if pending:
+            self._out += encode(pending, self.parity)
+        if call is not None:
+            if call.placed:
+                self._requests.append(Release())
+            self._events.append(ev.CallEnded(reason))
+        if self.mode is not Mode.COMMAND:
+            self._set_mode(Mode.COMMAND)
+
+    def _online(self) -> bool:
+        return self.mode is Mode.ONLINE
+
     def _attempting(self) -> bool:
         """Dialing or answering: the next DTE character aborts."""
-        return self.mode in (Mode.DIALING, Mode.ANSWERING)
+        return self.mode in (Mode.DIALING, Mode.ANSWERING) and not (
+            self._call is not None and self._call.stay
+        )
 
-    def _start_attempt(self, mode: Mode, deadline: float, result: Result) -> None:
-        self._set_mode(mode)
+    def _attempt(self, deadline: float, result: Result) -> None:
         self._attempt_result = result
         self._timers["attempt"] = deadline
 
-    def _end_attempt(self, result: Result) -> None:
-        self._timers.pop("attempt", None)
-        self._set_hook(False)
-        self._set_mode(Mode.COMMAND)
-        self._result(result)
+    def _attempt_over(self) -> None:
+        call = self._call
+        result = self._attempt_result
+        quiet_wanted = call is not None and call.plan is not None and call.plan.wait_quiet
+        if quiet_wanted and call is not None and call.placed and not call.answered:
+            result = Result.NO_ANSWER  # '@' heard ringing, never the quiet answer
+        self._hang_up(result, "no carrier in S7")
+
+    # ----- online -----
+
+    def _online_input(self, data: bytes, now: float) -> None:
+        self._escape.feed(data, now, s2=self.engine.sreg(2), s12=self.engine.sreg(12))
+        deadline = self._escape.deadline
+        if deadline is None:
+            self._timers.pop("escape", None)
+        else:
+            self._timers["escape"] = deadline
+        if self.parity is not Parity.NONE:
+            data = strip(data, self.parity)
+        lost = self.data.from_dte(data, xon_xoff=self._flow.xon_xoff)
+        if lost:
+            self._events.append(ev.DataLost("from-dte", lost, self.data.lost_from_dte))
+        self._flow_update()
+        self._active(now)
+        self._arm_pace(now)
+
+    def _dte_takes_data(self) -> bool:
+        if self.output_paused:
+            return False
+        if self._flow.rts and not self.rts:
+            return False
+        return not (self._flow.xon_xoff and self.data.dte_xoff)
+
+    def _flow_update(self) -> None:
+        """Hold the DTE off, or let it go, as the buffer toward the line fills and drains."""
+        if not self.data.hold_changed():
+            return
+        if self._flow.xon_xoff:
+            self._out += encode(bytes((XOFF if self.data.holding else XON,)), self.parity)
+        self._update_lines()
+
+    def _arm_pace(self, now: float) -> None:
+        deadline = self.data.pace_deadline(now)
+        if deadline is None:
+            self._timers.pop("pace", None)
+        else:
+            self._timers["pace"] = max(deadline, now)
+
+    def _active(self, now: float) -> None:
+        s30 = self.engine.sreg(30)
+        if s30 and self._call is not None and self._call.link is not None:
+            self._timers["idle"] = now + s30 * 10.0
+
+    def _escaped(self, now: float) -> None:
+        if self.mode is not Mode.ONLINE or not self._escape.check(now):
+            return
+        self._events.append(ev.Escaped())
+        self._set_mode(Mode.ONLINE_COMMAND)
+        self._result(Result.OK)
+
+    # ----- timers -----
 
     def _fire(self, name: str, now: float) -> None:
-        if name == "attempt":
-            self._end_attempt(self._attempt_result)
-        elif name == "dtr" and not self.dtr:
-            self._dtr_dropped()
+        match name:
+            case "attempt":
+                self._attempt_over()
+            case "dialed":
+                self._dialed(now)
+            case "train":
+                self._connected(now)
+            case "escape":
+                self._escaped(now)
+            case "carrier":
+                self._hang_up(Result.NO_CARRIER, "carrier lost")
+            case "idle":
+                self._hang_up(Result.NO_CARRIER, "inactivity (S30)")
+            case "ring":
+                self._ring_once(now)
+            case "ri-off":
+                self._ri = False
+                self._update_lines()
+            case "ring-clear":
+                self.engine.config.sregs[1] = 0
+            case "dtr" if not self.dtr:
+                self._dtr_dropped(now)
+            case _:
+                pass  # "pace": the driver collects line data after every timer
 
-    def _dtr_dropped(self) -> None:
+    def _dtr_dropped(self, now: float) -> None:
         """DTR stayed off for S25: act as &D says."""
         action = self.engine.setting("&D")
-        if self._attempting() and action >= 1:
-            self._end_attempt(Result.NO_CARRIER)
+        if action == 0:
+            return
+        if self._ring is not None and action == 2:
+            self._stop_ringing(now)
+            self._requests.append(RejectCall("dtr"))
+        if self._call is not None:
+            if action == 1 and self.mode is Mode.ONLINE:
+                self._events.append(ev.Escaped())
+                self._set_mode(Mode.ONLINE_COMMAND)
+                self._result(Result.OK)
+            elif action >= 2 or self._attempting():
+                self._hang_up(Result.OK if self.mode is Mode.ONLINE else Result.NO_CARRIER,
+                              "DTR dropped")
         if action == 3:
             self.engine.config = self.engine.stored.profiles[0].copy()
-            self._reset()
+            self._reset(now)
             self._after_line()
 
-    def _reset(self) -> None:
+    def _reset(self, now: float) -> None:
         self._timers.pop("attempt", None)
+        self._end_call("reset")
+        self._stop_ringing(now)
         self._set_hook(False)
-        self._set_mode(Mode.COMMAND)
         self.reader.limit = self.profile.line_limit
 
     # ----- output -----
 
     def _result(self, result: Result) -> None:
+        self._result_text(result.text, int(result))
+
+    def _result_text(self, text: str, code: int) -> None:
         quiet = self.engine.setting("Q") == 1
-        self._events.append(ev.ResultCode(result.text, int(result), not quiet))
+        self._events.append(ev.ResultCode(text, code, not quiet))
         if not quiet:
             self._send(
                 frame_result(
-                    result.text,
-                    int(result),
+                    text,
+                    code,
                     verbose=bool(self.engine.setting("V")),
                     s3=self.engine.sreg(3),
                     s4=self.engine.sreg(4),
@@ -327,7 +771,26 @@ class Modem:
     def _send(self, data: bytes) -> None:
         self._out += encode(data, self.parity)
 
+    def _progress(self, step: str, detail: str = "") -> None:
+        self._events.append(ev.CallProgress(step, detail))
+
     # ----- state -----
+
+    def caps(self) -> LineCaps:
+        return self._caps()
+
+    def _caps(self) -> LineCaps:
+        """What this modem offers: its carriers up to the +MS ceiling, and error control."""
+        ms = self.engine.config.ms
+        top = CARRIERS.index(ms.carrier) if ms.carrier in CARRIERS else len(CARRIERS) - 1
+        mods = tuple(m for m in self.profile.modulations if CARRIERS.index(m) <= top)
+        ceiling = ms.max_rx or self.profile.max_rate
+        return LineCaps(
+            mods,
+            min(self.profile.max_rate, ceiling),
+            error_control_wanted(self.profile, self.engine.config.settings),
+            self.digital,
+        )
 
     def _set_mode(self, mode: Mode) -> None:
         if mode is not self.mode:
@@ -344,13 +807,16 @@ class Modem:
         self.engine.dte_text = f"{self.dte_format.rate} {self.framing}"
 
     def _compute_lines(self) -> ModemLines:
-        connected = self.mode in (Mode.ONLINE, Mode.ONLINE_COMMAND)
+        carrier = self.mode in (Mode.ONLINE, Mode.ONLINE_COMMAND)
         return ModemLines(
-            cts=True,
-            dsr=self.engine.setting("&S") == 0 or connected,
-            dcd=self.engine.setting("&C") == 0 or connected,
-            ri=False,
+            cts=not (self._flow_cts_held()),
+            dsr=self.engine.setting("&S") == 0 or carrier,
+            dcd=self.engine.setting("&C") == 0 or carrier,
+            ri=self._ri,
         )
+
+    def _flow_cts_held(self) -> bool:
+        return self.data.holding and self.engine.flow.cts
 
     def _update_lines(self) -> None:
         lines = self._compute_lines()

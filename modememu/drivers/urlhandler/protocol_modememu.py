@@ -1,5 +1,9 @@
 """pyserial URL `modememu://NAME?profile=P&number=N`: an emulated modem in this process.
 
+With `clock=virtual` the modem lives in the process's virtual-time world instead
+(`drivers.virtualport`, chosen by `serial_class_for_url`); what follows is the
+real-time kind (`clock=real`, the default).
+
 The port is one end of a socket pair; the modem (on the in-process loop thread,
 see `drivers.inprocess`) serves the other. Settings and DTR/RTS go to the modem
 and are applied before the setter returns, so reading CTS/DSR/RI/CD right after
@@ -37,8 +41,9 @@ from modememu.profiles import DEFAULT_PROFILE, ProfileError, load_profile
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
-_OPTIONS = ("profile", "number", "force8n1")
-_USAGE = "expected modememu://NAME[?profile=P&number=N&force8n1=1]"
+_OPTIONS = ("profile", "number", "force8n1", "clock")
+_CLOCKS = ("real", "virtual")
+_USAGE = "expected modememu://NAME[?profile=P&number=N&force8n1=1&clock=real|virtual]"
 
 
 def parse_url(url: str) -> tuple[str, dict[str, str]]:
@@ -60,7 +65,27 @@ def parse_url(url: str) -> tuple[str, dict[str, str]]:
         if len(values) != 1:
             raise SerialException(f"{_USAGE}: option {key!r} given more than once")
         options[key] = values[0]
+    if options.get("clock", "real") not in _CLOCKS:
+        raise SerialException(
+            f"{_USAGE}: option 'clock' must be 'real' or 'virtual', got {options['clock']!r}"
+        )
     return name, options
+
+
+def serial_class_for_url(url: str) -> tuple[str, type[SerialBase]]:
+    """pyserial's hook: the virtual-time port class for `clock=virtual`, else `Serial`.
+
+    A malformed URL gets `Serial`, whose `open` says what is wrong with it.
+    """
+    try:
+        _, options = parse_url(url)
+    except SerialException:
+        return url, Serial
+    if options.get("clock") == "virtual":
+        from modememu.drivers.virtualport import VirtualPort  # noqa: PLC0415 - it imports us
+
+        return url, VirtualPort
+    return url, Serial
 
 
 class Serial(SerialBase):
@@ -82,6 +107,10 @@ class Serial(SerialBase):
         if self.port is None:
             raise SerialException("Port must be configured before it can be used.")
         name, options = parse_url(self.port)
+        if options.get("clock") == "virtual":
+            raise SerialException(
+                f"modememu://{name}?clock=virtual: open it with serial.serial_for_url()"
+            )
         try:
             profile = load_profile(options.get("profile", DEFAULT_PROFILE))
         except ProfileError as exc:

@@ -1,0 +1,105 @@
+"""The answering modems behind service numbers, and the services as their DTEs.
+
+A call to 5550102 reaches a real emulated modem that auto-answers (quiet, no
+echo, S0 set to the entry's rings) whose DTE is the echo service. So the caller
+gets ringing, training, a link both modems agree on, paced data and NO CARRIER
+exactly as with any other modem. The far modem lives as long as its call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from modememu.agents.services import Service, make_service
+from modememu.clock import Clock
+from modememu.drivers.exchange import Call, Exchange
+from modememu.drivers.host import ModemHost
+from modememu.modem.line import LineCaps
+from modememu.modem.modem import ModemLines
+from modememu.phonebook import Entry
+from modememu.profiles import load_profile
+
+DEFAULT_ANSWER_PROFILE = "conexant-v92"
+
+
+def far_modem(
+    exchange: Exchange, call: Call, entry: Entry, *, pacing: bool, digital: bool
+) -> ModemHost:
+    """An auto-answering modem for `entry`, plugged into the exchange and rung for `call`."""
+    profile = load_profile(entry.profile or DEFAULT_ANSWER_PROFILE)
+    host = ModemHost(
+        profile,
+        exchange.clock,
+        exchange.bus,
+        name=f"far-{entry.number}",
+        number="",
+        pacing=pacing,
+    )
+    host.modem.digital = digital
+    rings = max(1, entry.rings)
+    host.from_dte(f"ATE0Q1&C1&D2S0={rings}\r".encode())
+    host.plug(exchange)
+    call.on_clear.append(host.close)
+    return host
+
+
+class DteAgent:
+    """Runs a `Service` as the DTE of a far modem: it speaks while carrier is up."""
+
+    def __init__(
+        self,
+        host: ModemHost,
+        clock: Clock,
+        service: Service,
+        *,
+        on_carrier: Callable[[], None] | None = None,
+    ) -> None:
+        self.host = host
+        self.clock = clock
+        self.service = service
+        self.on_carrier = on_carrier
+        self.up = False
+        host.attach(self._from_modem)
+        host.line_listeners.append(self._lines)
+
+    def _lines(self, lines: ModemLines) -> None:
+        if lines.dcd and not self.up:
+            self.up = True
+            self._later(self.service.connected())
+            if self.on_carrier is not None:
+                self.on_carrier()
+        elif not lines.dcd:
+            self.up = False
+
+    def _from_modem(self, data: bytes) -> None:
+        if self.up:
+            self._later(self.service.receive(data))
+
+    def _later(self, reply: bytes) -> None:
+        """Answer after the modem's pump is done, never from inside it."""
+        if reply:
+            self.clock.call_at(self.clock.now(), lambda: self.host.from_dte(reply))
+
+
+class ServiceModems:
+    """Answers service numbers for an exchange (its `far_modems`)."""
+
+    def __init__(self, exchange: Exchange, *, pacing: bool = True) -> None:
+        self.exchange = exchange
+        self.pacing = pacing
+        exchange.far_modems = self
+
+    def answer_service(self, call: Call, entry: Entry, caps: LineCaps) -> None:
+        host = far_modem(self.exchange, call, entry, pacing=self.pacing, digital=True)
+        clock = self.exchange.clock
+        drop = entry.drop_after
+
+        def carrier_up() -> None:
+            if drop is not None:
+                clock.call_at(
+                    clock.now() + drop,
+                    lambda: self.exchange.clear(call, None, f"carrier dropped after {drop:g} s"),
+                )
+
+        DteAgent(host, clock, make_service(entry.service), on_carrier=carrier_up)
+        self.exchange.connect(call, host, caps)
