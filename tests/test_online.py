@@ -235,3 +235,20 @@ def test_without_flow_control_an_overrun_is_counted() -> None:
     lost = [e for e in rig.events_of(ev.DataLost, "a") if isinstance(e, ev.DataLost)]
     assert lost and lost[-1].direction == "from-dte" and lost[-1].total == 100
     assert lines(a).cts  # &K0: CTS never drops
+
+
+def test_without_error_control_a_dte_that_stops_reading_loses_what_overflows() -> None:
+    rig, a, b = online("conexant-v92", "AT\\N0")
+    link = a.modem.link
+    assert link is not None and not link.error_control
+    a.host.set_rts(False)
+    sent = 0
+    for _ in range(20):
+        b.send(b"w" * 4000)
+        sent += 4000
+        rig.run(3)
+    lost = [e for e in rig.events_of(ev.DataLost, "a") if isinstance(e, ev.DataLost)]
+    assert lost and {e.direction for e in lost} == {"to-dte"}
+    a.host.set_rts(True)
+    rig.run(1)
+    assert len(a.take()) + lost[-1].total == sent

@@ -101,7 +101,7 @@ async def bench_modememu(workdir: Path, total: int) -> float:
     loop = asyncio.get_running_loop()
     clock = LoopClock(loop)
     bus = EventBus()
-    world = World(clock, bus, pacing=False)
+    world = World(clock, bus, pacing=False, loop=loop)
     profile = load_profile(PROFILE)
     hosts = [
         world.add(ModemHost(profile, clock, bus, name=n, number=num, pacing=False))

@@ -246,6 +246,11 @@ class Exchange:
 
     def connect(self, call: Call, callee: LineEnd, caps: LineCaps) -> None:
         """Ring `callee` for this call (a modem here, a far modem, or a trunk)."""
+        if id(callee) in self.calls:  # already in a call: the caller hears busy
+            self._forget(call)
+            call.cleared = call.busy = True
+            call.caller.signal(Busy())
+            return
         call.callee = callee
         self.calls[id(callee)] = call
         call.caller.signal(Ringback())

@@ -37,7 +37,9 @@ def far_modem(
     )
     host.modem.digital = digital
     rings = max(1, entry.rings)
-    host.from_dte(f"ATE0Q1&C1&D2S0={rings}\r".encode())
+    # Quiet, no echo, hangs up when its DTE drops DTR, and no +++ escape: its DTE is a
+    # program or a socket, whose data may well hold "+++" between pauses.
+    host.from_dte(f"ATE0Q1&C1&D2S2=128S0={rings}\r".encode())
     host.plug(exchange)
     call.on_clear.append(host.close)
     return host

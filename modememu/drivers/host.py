@@ -122,6 +122,10 @@ class ModemHost:
     def dte_room(self) -> int:
         return self.modem.dte_room()
 
+    def line_backlog(self) -> int:
+        """Bytes the modem still has to send toward the far modem."""
+        return len(self.modem.data.to_line)
+
     def when_room(self, callback: Callable[[], None]) -> None:
         """Call back once the modem can take DTE bytes again (it was full)."""
         self._room_waiters.append(callback)

@@ -58,6 +58,7 @@ class CoreDriver:
         self.output = output
         self._timer: TimerHandle | None = None
         self._deadline: float | None = None
+        self._closed = False
 
     def input(self, apply: Callable[[float], None]) -> None:
         """Give the core an input (a call taking `now`), then collect what it produced."""
@@ -75,11 +76,14 @@ class CoreDriver:
         self._arm()
 
     def close(self) -> None:
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._deadline = None
 
     def _arm(self) -> None:
+        if self._closed:
+            return  # a pump after close (inside the last callbacks) must not re-arm
         deadline = self.core.get_timer()
         if deadline == self._deadline:
             return

@@ -23,6 +23,7 @@ from modememu.drivers.pty import PtyPort
 from modememu.drivers.rfc2217 import Rfc2217Server
 from modememu.drivers.runner import LoopClock
 from modememu.drivers.serialport import SerialDevicePort
+from modememu.drivers.tcpline import TcpListener
 from modememu.drivers.world import World
 from modememu.events import EventBus, Stamped
 from modememu.phonebook import Phonebook
@@ -121,6 +122,7 @@ async def _serve(options: ServeOptions) -> int:
         )
         cleanups.append(host.close)
         world = World(clock, bus, phonebook=options.phonebook, pacing=options.pacing, loop=loop)
+        cleanups.append(world.close)
         world.add(host)
         where = await _open_port(options, host, loop, cleanups)
         if options.listen is not None:
@@ -165,8 +167,6 @@ async def _open_port(
 async def _listen(
     address: tuple[str, int], world: World, host: ModemHost, cleanups: list[Callable[[], Any]]
 ) -> str:
-    from modememu.drivers.tcpline import TcpListener  # noqa: PLC0415 - only with --listen
-
     listener = TcpListener(world.exchange, host, address[0], address[1], pacing=world.pacing)
     bound_host, port = await listener.start()
     cleanups.append(listener.close)

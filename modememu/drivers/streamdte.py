@@ -195,7 +195,7 @@ class StreamDte:
 
     def _line_backlog(self) -> int:
         """Bytes the modem still has to send on the line (its buffer toward the far modem)."""
-        return len(self.host.modem.data.to_line)
+        return self.host.line_backlog()
 
     # ----- modem to stream -----
 

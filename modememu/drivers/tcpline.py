@@ -66,7 +66,6 @@ TRUNK_WINDOW = 64 * 1024  # what a trunk takes from its modem while the socket k
 INBOX_LIMIT = 256 * 1024  # received DATA held before the socket is no longer read
 GATEWAY_PROFILE = DEFAULT_ANSWER_PROFILE
 # The hidden modems' DTE is a socket, not a person: no escape, no echo, no result codes.
-HIDDEN_SETUP = b"ATS2=128\r"
 GATEWAY_SETUP = b"ATE0Q1&C1&D2S2=128\r"
 SOURCE = "tcp"
 
@@ -484,7 +483,6 @@ class TcpDialer:
 
     def answer_exec(self, call: Call, entry: Entry, caps: LineCaps) -> None:
         host = far_modem(self.exchange, call, entry, pacing=self.pacing, digital=True)
-        host.from_dte(HIDDEN_SETUP)
         program = ExecDte(host, self.loop, entry.argv)
         call.on_clear.append(program.close)
         self.exchange.connect(call, host, caps)
@@ -569,7 +567,6 @@ class TcpDialer:
         self, call: Call, conn: _Conn, caps: LineCaps, entry: Entry, first: bytes
     ) -> None:
         host = far_modem(self.exchange, call, entry, pacing=self.pacing, digital=True)
-        host.from_dte(HIDDEN_SETUP)
         codec = TelnetCodec() if entry.telnet else None
         dte = StreamDte(host, self.loop, conn, telnet=codec)
         self._publish(TcpConnected(conn.peer, "telnet" if codec else "raw", incoming=False))

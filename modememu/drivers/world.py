@@ -13,6 +13,7 @@ from modememu.clock import Clock
 from modememu.drivers.exchange import Exchange
 from modememu.drivers.farmodem import ServiceModems
 from modememu.drivers.host import ModemHost
+from modememu.drivers.tcpline import TcpDialer
 from modememu.events import EventBus
 from modememu.phonebook import Phonebook
 
@@ -32,10 +33,10 @@ class World:
         self.pacing = pacing
         self.exchange = Exchange(clock, bus, phonebook)
         ServiceModems(self.exchange, pacing=pacing)
-        if loop is not None:
-            from modememu.drivers.tcpline import TcpDialer  # noqa: PLC0415 - needs a loop
-
-            self.exchange.dialer = TcpDialer(self.exchange, loop, pacing=pacing)
+        self.dialer: TcpDialer | None = None
+        if loop is not None:  # TCP hosts and programs need the real loop
+            self.dialer = TcpDialer(self.exchange, loop, pacing=pacing)
+            self.exchange.dialer = self.dialer
 
     def add(self, host: ModemHost) -> ModemHost:
         """Plug a modem's line into the exchange, reachable at its number if it has one."""
@@ -46,3 +47,8 @@ class World:
     def remove(self, host: ModemHost) -> None:
         self.exchange.unregister(host)
         host.plug(None)
+
+    async def close(self) -> None:
+        """Abandon TCP dials still connecting."""
+        if self.dialer is not None:
+            await self.dialer.close()

@@ -332,7 +332,13 @@ class Modem:
         return out
 
     def line_room(self) -> int:
-        """How many bytes the far modem may send now (error control's window)."""
+        """How many bytes the far modem may send now (error control's window).
+
+        Nothing before this end is online: the two ends' training may end a moment
+        apart, and what the far end sends first must wait for us, not be lost.
+        """
+        if self.mode not in (Mode.ONLINE, Mode.ONLINE_COMMAND):
+            return 0
         return self.data.line_room()
 
     # ----- command mode -----
@@ -735,8 +741,8 @@ class Modem:
                 self._set_mode(Mode.ONLINE_COMMAND)
                 self._result(Result.OK)
             elif action >= 2 or self._attempting():
-                self._hang_up(Result.OK if self.mode is Mode.ONLINE else Result.NO_CARRIER,
-                              "DTR dropped")
+                connected = self.mode in (Mode.ONLINE, Mode.ONLINE_COMMAND)
+                self._hang_up(Result.OK if connected else Result.NO_CARRIER, "DTR dropped")
         if action == 3:
             self.engine.config = self.engine.stored.profiles[0].copy()
             self._reset(now)
