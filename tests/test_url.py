@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -185,3 +186,31 @@ async def test_pyserial_asyncio_fast_round_trip() -> None:
         writer.close()
         await asyncio.wait_for(writer.wait_closed(), 5)
     wait_for("the modem to leave the registry", lambda: name not in inprocess.runtime().modems)
+
+
+def test_two_real_time_ports_call_each_other_by_number() -> None:
+    """The in-process modems share one exchange: RING, ATA, CONNECT, data, +++, ATH."""
+    a_number, b_number = (f"555{n:04d}" for n in (next(_names), next(_names)))
+    with serial.serial_for_url(
+        url(fresh_name(), profile="hayes-smartmodem-2400", number=a_number), timeout=20
+    ) as a, serial.serial_for_url(
+        url(fresh_name(), profile="hayes-smartmodem-2400", number=b_number), timeout=20
+    ) as b:
+        command(b, b"ATE0&C1")
+        command(a, b"ATE0X4")
+        a.write(f"ATDT{b_number}\r".encode())
+        assert b.read_until(b"RING\r\n").endswith(b"RING\r\n")
+        b.write(b"ATA\r")
+        assert b.read_until(b"CONNECT 2400\r\n").endswith(b"CONNECT 2400\r\n")
+        assert a.read_until(b"CONNECT 2400\r\n").endswith(b"CONNECT 2400\r\n")
+        assert b.cd
+        a.write(b"ping")
+        assert b.read(4) == b"ping"
+        b.write(b"pong")
+        assert a.read(4) == b"pong"
+        time.sleep(1.2)  # S12: a second of silence, +++, a second of silence
+        a.write(b"+++")
+        assert a.read_until(b"OK\r\n").endswith(b"OK\r\n")
+        command(a, b"ATH")
+        assert b.read_until(b"NO CARRIER\r\n").endswith(b"NO CARRIER\r\n")
+        assert not b.cd

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,7 @@ from modememu.modem.modem import Mode
 from modememu.profiles import load_profile
 
 CHUNK = 64 * 1024
+STALL_SECONDS = 30.0  # nothing arriving for this long means the relay lost bytes
 PROFILE = "hayes-smartmodem-2400"  # trains in 3 s; with pacing off the rate does not matter
 
 
@@ -61,9 +63,10 @@ def pump_through(a: Path, b: Path, total: int) -> float:
     thread = threading.Thread(target=write, daemon=True)
     thread.start()
     while got < total:
-        data = os.read(reader_fd, CHUNK)
+        ready, _, _ = select.select([reader_fd], [], [], STALL_SECONDS)
+        data = os.read(reader_fd, CHUNK) if ready else b""
         if not data:
-            break
+            break  # stalled (bytes lost somewhere) or closed: reported below
         got += len(data)
     elapsed = time.perf_counter() - start
     thread.join(timeout=10)

@@ -116,7 +116,9 @@ class DataPath:
         return max(0, self.capacity - len(self.to_line))
 
     def line_room(self) -> int:
-        if self.link is None or not self.link.error_control:
+        """What the far end may send now. Without pacing the line is as fast as the code,
+        so it is always held back (as error control would) lest any DTE be overrun."""
+        if self.link is None or (self.pacing and not self.link.error_control):
             return NO_LIMIT
         return max(0, LINE_WINDOW - len(self.to_dte))
 
