@@ -14,14 +14,8 @@ from modememu.drivers.exchange import Exchange
 from modememu.drivers.farmodem import ServiceModems
 from modememu.drivers.host import ModemHost
 from modememu.drivers.runner import LoopClock
-from modememu.drivers.tcpline import (
-    TcpConnected,
-    TcpDialer,
-    TcpFailed,
-    TcpListener,
-    TcpRefused,
-    TrunkUnexpected,
-)
+from modememu.drivers.tcpconn import TcpConnected, TcpFailed, TcpRefused, TrunkUnexpected
+from modememu.drivers.tcpline import TcpDialer, TcpListener
 from modememu.events import Event, EventBus, Stamped
 from modememu.line.trunk import (
     ACCEPT,
