@@ -114,10 +114,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _profiles() -> int:
     rows = [("NAME", "MAKER", "MODEL", "TOP MODULATION")]
     rows += [(p.name, p.maker, p.model, p.top_modulation) for p in load_all()]
+    _print_table(rows)
+    return 0
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return 0
 
 
 def _phonebook(path: Path | None) -> Phonebook:
@@ -137,9 +141,7 @@ def _numbers(args: argparse.Namespace) -> int:
             "fault": f"fault {entry.fault}",
         }[entry.kind]
         rows.append((entry.number, what, entry.description))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    _print_table(rows)
     return 0
 
 

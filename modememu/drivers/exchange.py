@@ -83,7 +83,6 @@ class Call:
         self.exchange = exchange
         self.caller = caller
         self.callee = callee
-        self.entry: Entry | None = None
         self.on_clear: list[Callable[[], None]] = []
         self._pumping = False
         self._again = False
@@ -199,15 +198,14 @@ class Exchange:
             self._dial_host(call, plan, caps, None)
             return
         entry = self.phonebook.lookup(plan.number)
-        call.entry = entry
-        target = self.modems.get(entry.modem if entry is not None and entry.kind == "modem"
-                                 else plan.number)
-        if target is not None and (entry is None or entry.kind == "modem"):
-            self._routed(call, plan.number, f"modem {target.label}")
-            self.connect(call, target, caps)
-        elif entry is None or entry.kind == "modem":
-            self._routed(call, plan.number, "intercept (number not in service)")
-            self._later(RING_PERIOD, call, lambda: caller.signal(Answered(None)))
+        if entry is None or entry.kind == "modem":
+            target = self.modems.get(entry.modem if entry is not None else plan.number)
+            if target is not None:
+                self._routed(call, plan.number, f"modem {target.label}")
+                self.connect(call, target, caps)
+            else:
+                self._routed(call, plan.number, "intercept (number not in service)")
+                self._answer_without_carrier(call)
         elif entry.kind == "fault":
             self._routed(call, plan.number, f"fault {entry.fault}")
             self._fault(call, entry.fault)
@@ -217,7 +215,7 @@ class Exchange:
         elif entry.kind == "exec":
             self._routed(call, plan.number, "exec " + " ".join(entry.argv))
             if self.dialer is None:
-                self._later(RING_PERIOD, call, lambda: caller.signal(Answered(None)))
+                self._answer_without_carrier(call)
             else:
                 self.dialer.answer_exec(call, entry, caps)
         else:
@@ -227,8 +225,7 @@ class Exchange:
 
     def _dial_host(self, call: Call, plan: DialPlan, caps: LineCaps, entry: Entry | None) -> None:
         if self.dialer is None:
-            call.caller.signal(NoDialtone())  # no network here (a virtual exchange)
-            self._forget(call)
+            self.no_dialtone(call, "no network here (a virtual exchange)")
         else:
             self.dialer.dial_host(call, plan, caps, entry)
 
@@ -240,16 +237,18 @@ class Exchange:
             caller.signal(Ringback())
         else:  # "no-carrier": someone picks up, and no modem is there
             caller.signal(Ringback())
-            self._later(RING_PERIOD, call, lambda: caller.signal(Answered(None)))
+            self._answer_without_carrier(call)
+
+    def _answer_without_carrier(self, call: Call) -> None:
+        """After a ring, someone (a recording, a person) picks up; no modem ever answers."""
+        self._later(RING_PERIOD, call, lambda: call.caller.signal(Answered(None)))
 
     # ----- joining and clearing -----
 
     def connect(self, call: Call, callee: LineEnd, caps: LineCaps) -> None:
         """Ring `callee` for this call (a modem here, a far modem, or a trunk)."""
         if id(callee) in self.calls:  # already in a call: the caller hears busy
-            self._forget(call)
-            call.cleared = call.busy = True
-            call.caller.signal(Busy())
+            self.clear(call, None, f"{callee.label} busy", busy=True)
             return
         call.callee = callee
         self.calls[id(callee)] = call
@@ -278,6 +277,11 @@ class Exchange:
         self.bus.publish(self.clock.now(), SOURCE, CallCleared(call.caller.label, callee, reason))
         for cleanup in call.on_clear:
             cleanup()
+
+    def no_dialtone(self, call: Call, reason: str) -> None:
+        """Nothing to dial into: the caller hears NoDialtone instead of Released."""
+        self.clear(call, call.caller, reason)
+        call.caller.signal(NoDialtone())
 
     def _forget(self, call: Call) -> None:
         for end in (call.caller, call.callee):

@@ -22,25 +22,40 @@ from modememu.profiles import load_profile
 DEFAULT_ANSWER_PROFILE = "conexant-v92"
 
 
+def hidden_modem(
+    exchange: Exchange,
+    name: str,
+    profile: str,
+    *,
+    pacing: bool,
+    digital: bool,
+    rings: int = 0,
+) -> ModemHost:
+    """A modem whose DTE is a service, a program or a socket, plugged into the exchange.
+
+    Quiet, no echo, hangs up when its DTE drops DTR, and no +++ escape: such a DTE's
+    data may well hold "+++" between pauses. `rings` > 0 makes it auto-answer.
+    """
+    host = ModemHost(load_profile(profile), exchange.clock, exchange.bus, name=name, pacing=pacing)
+    host.modem.digital = digital
+    answer = f"S0={rings}" if rings else ""
+    host.from_dte(f"ATE0Q1&C1&D2S2=128{answer}\r".encode())
+    host.plug(exchange)
+    return host
+
+
 def far_modem(
     exchange: Exchange, call: Call, entry: Entry, *, pacing: bool, digital: bool
 ) -> ModemHost:
     """An auto-answering modem for `entry`, plugged into the exchange and rung for `call`."""
-    profile = load_profile(entry.profile or DEFAULT_ANSWER_PROFILE)
-    host = ModemHost(
-        profile,
-        exchange.clock,
-        exchange.bus,
-        name=f"far-{entry.number}",
-        number="",
+    host = hidden_modem(
+        exchange,
+        f"far-{entry.number}",
+        entry.profile or DEFAULT_ANSWER_PROFILE,
         pacing=pacing,
+        digital=digital,
+        rings=max(1, entry.rings),
     )
-    host.modem.digital = digital
-    rings = max(1, entry.rings)
-    # Quiet, no echo, hangs up when its DTE drops DTR, and no +++ escape: its DTE is a
-    # program or a socket, whose data may well hold "+++" between pauses.
-    host.from_dte(f"ATE0Q1&C1&D2S2=128S0={rings}\r".encode())
-    host.plug(exchange)
     call.on_clear.append(host.close)
     return host
 

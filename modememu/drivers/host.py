@@ -126,6 +126,20 @@ class ModemHost:
         """Bytes the modem still has to send toward the far modem."""
         return len(self.modem.data.to_line)
 
+    def feed_held(self, held: bytearray) -> bool:
+        """Give the modem what it has room for out of `held` (taking it from there).
+
+        True when bytes are left: the port should stop reading and wait `when_room`.
+        """
+        while held:
+            room = self.modem.dte_room()
+            if room <= 0:
+                return True
+            chunk = bytes(held[:room])
+            del held[:room]
+            self.from_dte(chunk)
+        return False
+
     def when_room(self, callback: Callable[[], None]) -> None:
         """Call back once the modem can take DTE bytes again (it was full)."""
         self._room_waiters.append(callback)

@@ -58,17 +58,12 @@ class _SocketLink(asyncio.Protocol):
         The socket's buffer then fills and the caller's write waits: the same
         back-pressure a pty's kernel buffer gives, so nothing is lost here.
         """
-        while self._held:
-            room = self.host.dte_room()
-            if room <= 0:
-                if self.transport is not None and not self._paused:
-                    self._paused = True
-                    self.transport.pause_reading()
-                self.host.when_room(self._feed)
-                return
-            chunk = bytes(self._held[:room])
-            del self._held[:room]
-            self.host.from_dte(chunk)
+        if self.host.feed_held(self._held):
+            if self.transport is not None and not self._paused:
+                self._paused = True
+                self.transport.pause_reading()
+            self.host.when_room(self._feed)
+            return
         if self._paused and self.transport is not None and not self.transport.is_closing():
             self._paused = False
             self.transport.resume_reading()

@@ -155,14 +155,7 @@ class StreamDte:
         self._deliver_handle = None
         if self.closed or not self.up:
             return
-        hold = self._hold
-        if hold:
-            room = self.host.dte_room()
-            if room > 0:
-                chunk = bytes(hold[:room])
-                del hold[:room]
-                self.host.from_dte(chunk)
-        if hold:
+        if self.host.feed_held(self._hold):
             self._pause_reading(True)
             if not self._waiting_room:
                 self._waiting_room = True

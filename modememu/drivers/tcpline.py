@@ -26,7 +26,7 @@ import socket
 
 from modememu.drivers.exchange import Call, Exchange
 from modememu.drivers.execdte import ExecDte
-from modememu.drivers.farmodem import DEFAULT_ANSWER_PROFILE, far_modem
+from modememu.drivers.farmodem import DEFAULT_ANSWER_PROFILE, far_modem, hidden_modem
 from modememu.drivers.host import ModemHost
 from modememu.drivers.streamdte import StreamDte
 from modememu.drivers.tcpconn import (
@@ -50,17 +50,13 @@ from modememu.modem.dialstring import DialPlan
 from modememu.modem.line import (
     Busy,
     LineCaps,
-    NoDialtone,
 )
 from modememu.phonebook import Entry
-from modememu.profiles import load_profile
 
 CONNECT_TIMEOUT = 30.0
 PROBE_SECONDS = 0.3  # how long the first bytes may take to tell a trunk from a plain host
 CALLER_WAIT = 5.0  # after ACCEPT, how long the CALLER frame may take
 GATEWAY_PROFILE = DEFAULT_ANSWER_PROFILE
-# The hidden modems' DTE is a socket, not a person: no escape, no echo, no result codes.
-GATEWAY_SETUP = b"ATE0Q1&C1&D2S2=128\r"
 
 
 # ----- dialing out -----
@@ -193,9 +189,7 @@ class TcpDialer:
             return
         self._publish(TcpFailed(host, port, reason, heard))
         if heard == "no dial tone":
-            # The caller is told NO DIALTONE, not Released: clear as if it had ended the call.
-            self.exchange.clear(call, call.caller, f"tcp {host}:{port}: {reason}")
-            call.caller.signal(NoDialtone())
+            self.exchange.no_dialtone(call, f"tcp {host}:{port}: {reason}")
         else:
             self.exchange.clear(call, None, f"tcp {host}:{port}: {reason}", busy=heard == "busy")
 
@@ -314,16 +308,9 @@ class TcpListener:
             conn.write(b"BUSY\r\n")
             conn.close()
             return
-        gateway = ModemHost(
-            load_profile(GATEWAY_PROFILE),
-            self.exchange.clock,
-            self.exchange.bus,
-            name=f"gw-{conn.peer}",
-            pacing=self.pacing,
+        gateway = hidden_modem(
+            self.exchange, f"gw-{conn.peer}", GATEWAY_PROFILE, pacing=self.pacing, digital=True
         )
-        gateway.modem.digital = True
-        gateway.from_dte(GATEWAY_SETUP)
-        gateway.plug(self.exchange)
         dte = StreamDte(gateway, loop, conn)
 
         def unplug() -> None:  # later: this may run inside the gateway's own pump

@@ -63,12 +63,8 @@ class DataPath:
             last = max(data.rfind(XON), data.rfind(XOFF))
             self.dte_xoff = data[last] == XOFF
             data = data.translate(None, _FLOW_CHARS)
-        room = self.capacity - len(self.to_line)
-        lost = max(0, len(data) - room)
-        if lost:
-            data = data[:room]
-            self.lost_from_dte += lost
-        self.to_line += data
+        lost = _append(self.to_line, data, self.capacity)
+        self.lost_from_dte += lost
         return lost
 
     def hold_changed(self) -> bool:
@@ -124,15 +120,18 @@ class DataPath:
 
     def from_line(self, data: bytes) -> int:
         """Queue line bytes for the DTE; returns how many were lost to a full buffer."""
-        room = HELD_BUFFER - len(self.to_dte)
-        lost = max(0, len(data) - room)
-        if lost:
-            data = data[:room]
-            self.lost_to_dte += lost
-        self.to_dte += data
+        lost = _append(self.to_dte, data, HELD_BUFFER)
+        self.lost_to_dte += lost
         return lost
 
     def take_for_dte(self) -> bytes:
         out = bytes(self.to_dte)
         self.to_dte.clear()
         return out
+
+
+def _append(buffer: bytearray, data: bytes, capacity: int) -> int:
+    """Add what fits of `data` to `buffer`; return how many bytes did not fit."""
+    room = max(0, capacity - len(buffer))
+    buffer += data[:room]
+    return max(0, len(data) - room)

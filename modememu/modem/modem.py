@@ -109,9 +109,7 @@ class _Call:
     stay: bool = False  # the dial string ended with ';'
     placed: bool = False  # the exchange has the call
     answered: bool = False  # the far end went off-hook (originate)
-    far_caps: LineCaps | None = None
     link: Link | None = None
-    carrier_lost: bool = False
 
 
 @dataclass(slots=True)
@@ -322,7 +320,7 @@ class Modem:
 
     def line_data_to_send(self, limit: int, now: float) -> bytes:
         """What the transmitter puts on the line now, at most `limit` bytes."""
-        if self.mode not in (Mode.ONLINE, Mode.ONLINE_COMMAND) or not self.data.to_line:
+        if not self._has_carrier() or not self.data.to_line:
             return b""
         out = self.data.take_for_line(limit, now)
         if out:
@@ -337,9 +335,7 @@ class Modem:
         Nothing before this end is online: the two ends' training may end a moment
         apart, and what the far end sends first must wait for us, not be lost.
         """
-        if self.mode not in (Mode.ONLINE, Mode.ONLINE_COMMAND):
-            return 0
-        return self.data.line_room()
+        return self.data.line_room() if self._has_carrier() else 0
 
     # ----- command mode -----
 
@@ -444,9 +440,12 @@ class Modem:
                 self._attempt(now + self.engine.sreg(7), Result.NO_CARRIER)
             return
         # Dial tone is there at once when the modem listens for it; blind dialing waits S6.
-        wait = DIALTONE_DETECT if x in (2, 4) or plan.host else float(self.engine.sreg(6))
         if plan.host:
-            wait = 0.0
+            wait = 0.0  # neither for a host: the "line" is the network
+        elif x in (2, 4):
+            wait = DIALTONE_DETECT
+        else:
+            wait = float(self.engine.sreg(6))
         self._progress("dialing", _target(plan))
         self._timers["dialed"] = now + wait + plan.dial_seconds
         self._attempt(now + wait + plan.dial_seconds + self.engine.sreg(7), Result.NO_CARRIER)
@@ -474,7 +473,7 @@ class Modem:
             self._result(Result.OK)  # off-hook in command mode, as ';' asks
             return
         call.placed = True
-        self._requests.append(PlaceCall(call.plan, self._caps()))
+        self._requests.append(PlaceCall(call.plan, self.caps()))
         self._progress("placed", _target(call.plan))
 
     def _far_busy(self) -> None:
@@ -549,8 +548,7 @@ class Modem:
             return  # ATA with nothing ringing: listen for a carrier until S7
         self.engine.config.sregs[1] = 0
         self._call.placed = True
-        caps = self._caps()
-        self._requests.append(AcceptCall(caps))
+        self._requests.append(AcceptCall(self.caps()))
         self._progress("answered", ring.caller)
         self._train(ring.caps, now)
 
@@ -559,8 +557,7 @@ class Modem:
     def _train(self, far: LineCaps, now: float) -> None:
         call = self._call
         assert call is not None
-        link = agree(self._caps(), far)
-        call.far_caps = far
+        link = agree(self.caps(), far)
         if link is None:
             self._progress("training", "no common modulation")
             return  # no carrier both understand: S7 ends it
@@ -599,8 +596,7 @@ class Modem:
         call = self._call
         if call is None:
             return
-        if call.link is not None and self.mode in (Mode.ONLINE, Mode.ONLINE_COMMAND):
-            call.carrier_lost = True
+        if call.link is not None and self._has_carrier():
             self._progress("carrier lost")
             self._timers["carrier"] = now + self.engine.sreg(10) * 0.1
             return
@@ -628,6 +624,10 @@ class Modem:
 
     def _online(self) -> bool:
         return self.mode is Mode.ONLINE
+
+    def _has_carrier(self) -> bool:
+        """Connected, whether the DTE is in data mode or online command mode."""
+        return self.mode in (Mode.ONLINE, Mode.ONLINE_COMMAND)
 
     def _attempting(self) -> bool:
         """Dialing or answering: the next DTE character aborts."""
@@ -693,8 +693,11 @@ class Modem:
             self._timers["idle"] = now + s30 * 10.0
 
     def _escaped(self, now: float) -> None:
-        if self.mode is not Mode.ONLINE or not self._escape.check(now):
-            return
+        if self.mode is Mode.ONLINE and self._escape.check(now):
+            self._to_online_command()
+
+    def _to_online_command(self) -> None:
+        """The call stays up, the DTE talks to the modem again (+++ or DTR under &D1)."""
         self._events.append(ev.Escaped())
         self._set_mode(Mode.ONLINE_COMMAND)
         self._result(Result.OK)
@@ -737,19 +740,16 @@ class Modem:
             self._requests.append(RejectCall("dtr"))
         if self._call is not None:
             if action == 1 and self.mode is Mode.ONLINE:
-                self._events.append(ev.Escaped())
-                self._set_mode(Mode.ONLINE_COMMAND)
-                self._result(Result.OK)
+                self._to_online_command()
             elif action >= 2 or self._attempting():
-                connected = self.mode in (Mode.ONLINE, Mode.ONLINE_COMMAND)
-                self._hang_up(Result.OK if connected else Result.NO_CARRIER, "DTR dropped")
+                result = Result.OK if self._has_carrier() else Result.NO_CARRIER
+                self._hang_up(result, "DTR dropped")
         if action == 3:
             self.engine.config = self.engine.stored.profiles[0].copy()
             self._reset(now)
             self._after_line()
 
     def _reset(self, now: float) -> None:
-        self._timers.pop("attempt", None)
         self._end_call("reset")
         self._stop_ringing(now)
         self._set_hook(False)
@@ -783,9 +783,6 @@ class Modem:
     # ----- state -----
 
     def caps(self) -> LineCaps:
-        return self._caps()
-
-    def _caps(self) -> LineCaps:
         """What this modem offers: its carriers up to the +MS ceiling, and error control."""
         ms = self.engine.config.ms
         top = CARRIERS.index(ms.carrier) if ms.carrier in CARRIERS else len(CARRIERS) - 1
@@ -813,7 +810,7 @@ class Modem:
         self.engine.dte_text = f"{self.dte_format.rate} {self.framing}"
 
     def _compute_lines(self) -> ModemLines:
-        carrier = self.mode in (Mode.ONLINE, Mode.ONLINE_COMMAND)
+        carrier = self._has_carrier()
         return ModemLines(
             cts=not (self._flow_cts_held()),
             dsr=self.engine.setting("&S") == 0 or carrier,
