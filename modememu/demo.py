@@ -122,8 +122,9 @@ def _call(
             detail = f" {event.detail}" if event.detail else ""
             notes.append(f"  [{stamped.time:7.3f}s line: {event.step}{detail}]")
         elif isinstance(event, Connected):
-            ec = "V.42" if event.error_control else "no error control"
-            notes.append(f"  [{stamped.time:7.3f}s carrier: {event.carrier} {event.rate}, {ec}]")
+            ec = event.error_control or "no error control"
+            rates = f"{event.tx_rate}/{event.rx_rate}"
+            notes.append(f"  [{stamped.time:7.3f}s carrier: {event.carrier} {rates}, {ec}]")
         elif isinstance(event, CallEnded):
             notes.append(f"  [{stamped.time:7.3f}s call ended: {event.reason}]")
 

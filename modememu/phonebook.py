@@ -11,7 +11,9 @@ File format::
     service = "echo"            # built-in services: "echo", "bbs", "isp-ppp", "isp-slip"
     rings = 1                   # optional: rings before it answers (default 1; 0..255)
     profile = "conexant-v92"    # optional: firmware profile of the answering modem
-    snr_db = 12.0               # optional: line quality of the call (dB)
+    snr_db = 12.0               # optional: signal-to-noise ratio of the line (dB; default 41)
+    latency_ms = 80             # optional: one-way delay of the line (ms; default 0)
+    ber = 1e-4                  # optional: a fixed bit error rate instead of one from snr_db
     drop_after = 10.0           # optional: seconds after CONNECT the far end drops carrier
     description = "echo test"   # optional: shown in listings
 
@@ -50,7 +52,9 @@ from modememu.modem.dialstring import DialStringError, parse_host
 KINDS = ("service", "tcp", "exec", "modem", "fault")
 SERVICES = ("echo", "bbs", "isp-ppp", "isp-slip")
 FAULTS = ("busy", "no-answer", "no-carrier")
-OPTIONS = ("telnet", "rings", "profile", "snr_db", "drop_after", "description")
+OPTIONS = (
+    "telnet", "rings", "profile", "snr_db", "latency_ms", "ber", "drop_after", "description"
+)
 NUMBER_CHARS = frozenset("0123456789*#ABCD")
 SEPARATORS = str.maketrans("", "", " ()-./")
 
@@ -74,6 +78,8 @@ class Entry:
     rings: int = 1
     profile: str = ""  # "" = the default answering profile
     snr_db: float | None = None
+    latency_ms: float | None = None
+    ber: float | None = None
     drop_after: float | None = None
     description: str = ""
 
@@ -235,6 +241,16 @@ class _Reader:
             fields["description"] = self.typed(f"{where}.description", table["description"], str)
         if "snr_db" in table:
             fields["snr_db"] = self.number(f"{where}.snr_db", table["snr_db"])
+        if "latency_ms" in table:
+            latency = self.number(f"{where}.latency_ms", table["latency_ms"])
+            if not 0 <= latency <= 10000:
+                raise self.fail(f"{where}.latency_ms", f"{latency} outside 0..10000 ms")
+            fields["latency_ms"] = latency
+        if "ber" in table:
+            ber = self.number(f"{where}.ber", table["ber"])
+            if not 0 <= ber <= 0.5:
+                raise self.fail(f"{where}.ber", f"{ber} outside 0..0.5")
+            fields["ber"] = ber
         if "drop_after" in table:
             drop = self.number(f"{where}.drop_after", table["drop_after"])
             if drop <= 0:

@@ -26,7 +26,7 @@ from modememu.line.trunk import (
     encode_signal,
 )
 from modememu.modem.events import Connected, DataLost, Ringing
-from modememu.modem.line import LineCaps
+from modememu.modem.line import LineCaps, LineQuality
 from modememu.phonebook import Entry, Phonebook
 from modememu.profiles import load_profile
 
@@ -291,7 +291,7 @@ async def test_trunk_between_two_exchanges_rings_and_connects() -> None:
         await target.wait_for(b"CONNECT")
         await caller.wait_for(b"CONNECT 1200\r\n")
         links = [*far.events_of(Connected, "target"), *near.events_of(Connected, "caller")]
-        assert links == [Connected("B212", 1200, False)] * 2
+        assert links == [Connected("B212", 1200, 1200, None)] * 2
         assert target.received.count(b"RING\r\n") == 2
         rings = far.events_of(Ringing, "target")
         assert [r.count for r in rings if isinstance(r, Ringing)] == [1, 2]
@@ -326,9 +326,9 @@ async def test_trunk_peer_sending_nonsense_is_counted_and_survived() -> None:
         writer.write(bytes([0x99, 0, 0, 1]) + b"?")  # unknown frame type
         writer.write(bytes([FrameType.RINGING, 0, 0, 3]) + b"{x}")  # not JSON
         writer.write(encode_signal(FrameType.ANSWERED, carrier=True, max_rate="fast"))
-        caps = LineCaps(("V22B",), 2400, False).to_json()
+        caps = LineCaps(("V22B",), 2400).to_json()
         writer.write(encode_signal(FrameType.ANSWERED, **caps))
-        await asyncio.sleep(4)  # V.22bis trains in 3 s
+        await asyncio.sleep(8)  # V.25 answer tone, then V.22bis trains: about 7.3 s
         writer.write(encode_data(b"hello through the trunk"))
         await writer.drain()
         await asyncio.sleep(0.3)
@@ -340,14 +340,15 @@ async def test_trunk_peer_sending_nonsense_is_counted_and_survived() -> None:
     server, port = await serve(fake_peer)
     async with LoopRig() as rig:
         a = rig.station("a", "5550111")
-        a.at(f'ATX4D"127.0.0.1:{port}"')
+        a.at(f'ATX4&M0D"127.0.0.1:{port}"')  # &M0: no V.42 detection to wait for
         await a.wait_for(b"CONNECT 2400\r\n")
         await a.wait_for(b"hello through the trunk")
         await a.wait_for(b"NO CARRIER\r\n")
         await asyncio.wait_for(done.wait(), WAIT)
-        assert json.loads(heard[: heard.index(b"}") + 1]) == {
+        assert json.loads(heard[: heard.index(b"}}") + 2]) == {  # ends with the line's object
             "number": "5550111",
             **rig.hosts[0].caps().to_json(),
+            "line": LineQuality().to_json(),
         }
         assert heard.endswith(encode_signal(FrameType.HANGUP))
         malformed = rig.events_of(TrunkMalformed)

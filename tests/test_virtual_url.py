@@ -34,7 +34,8 @@ from modememu.modem.events import (
 
 _names = itertools.count()
 E = TypeVar("E", bound=Event)
-LIMIT_2400 = b"+MS=V22B,0,300,2400,300,2400"  # conexant-v92 down to V.22bis at 2400 bit/s
+# conexant-v92 down to V.22bis at 2400 bit/s, reporting that line rate (W2), not the DTE's
+LIMIT_2400 = b"W2+MS=V22B,0,300,2400,300,2400"
 
 
 def fresh_name() -> str:
@@ -167,7 +168,7 @@ def test_a_megabyte_through_2400_bits_per_second_with_rts_cts(events: Events) ->
         call(a, b, "5551002")
         assert a.cts
         links = [e for _, e in events.of(Connected)]
-        assert links == [Connected("V22B", 2400, error_control=True)] * 2
+        assert links == [Connected("V22B", 2400, 2400, "LAPM", "V42B")] * 2
 
         size = 1 << 20
         data = random.Random(2).randbytes(size)

@@ -26,6 +26,8 @@ from modememu.modem.line import (
     Busy,
     Incoming,
     LineCaps,
+    LineChanged,
+    LineQuality,
     LineRequest,
     LineSignal,
     NoDialtone,
@@ -70,10 +72,26 @@ class CallRouted(ExchangeEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class LineAltered(ExchangeEvent):
+    caller: str
+    snr_db: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallCleared(ExchangeEvent):
     caller: str
     callee: str
     reason: str
+
+
+def line_of(entry: Entry) -> LineQuality:
+    """The line a phonebook entry describes (the default line where it is silent)."""
+    default = LineQuality()
+    return LineQuality(
+        entry.snr_db if entry.snr_db is not None else default.snr_db,
+        entry.latency_ms / 1000 if entry.latency_ms is not None else default.latency,
+        entry.ber,
+    )
 
 
 class Call:
@@ -88,6 +106,7 @@ class Call:
         self._again = False
         self.cleared = False
         self.busy = False  # cleared because the called end was busy
+        self.line = LineQuality()  # the line between the two modems
 
     def other(self, end: LineEnd) -> LineEnd | None:
         return self.callee if end is self.caller else self.caller
@@ -179,7 +198,7 @@ class Exchange:
             case AcceptCall(caps):
                 call = self.calls.get(id(end))
                 if call is not None and call.caller is not end:
-                    call.caller.signal(Answered(caps))
+                    call.caller.signal(Answered(caps, call.line))
             case RejectCall(reason):
                 call = self.calls.get(id(end))
                 if call is not None:
@@ -198,6 +217,8 @@ class Exchange:
             self._dial_host(call, plan, caps, None)
             return
         entry = self.phonebook.lookup(plan.number)
+        if entry is not None:
+            call.line = line_of(entry)
         if entry is None or entry.kind == "modem":
             target = self.modems.get(entry.modem if entry is not None else plan.number)
             if target is not None:
@@ -220,6 +241,7 @@ class Exchange:
                 self.dialer.answer_exec(call, entry, caps)
         else:
             self._routed(call, plan.number, f"service {entry.service}", entry.snr_db)
+            call.line = line_of(entry)
             assert self.far_modems is not None, "an exchange with services needs far modems"
             self.far_modems.answer_service(call, entry, caps)
 
@@ -253,11 +275,14 @@ class Exchange:
         call.callee = callee
         self.calls[id(callee)] = call
         call.caller.signal(Ringback())
-        callee.signal(Incoming(call.caller.label, caps))
+        callee.signal(Incoming(call.caller.label, caps, call.line))
 
-    def incoming(self, caller: LineEnd, callee: LineEnd, caps: LineCaps) -> Call:
+    def incoming(
+        self, caller: LineEnd, callee: LineEnd, caps: LineCaps, line: LineQuality | None = None
+    ) -> Call:
         """A call from outside (a TCP listener) to one of our modems."""
         call = Call(self, caller, None)
+        call.line = line or LineQuality()
         self.calls[id(caller)] = call
         self._routed(call, callee.label, f"modem {callee.label}")
         self.connect(call, callee, caps)
@@ -277,6 +302,16 @@ class Exchange:
         self.bus.publish(self.clock.now(), SOURCE, CallCleared(call.caller.label, callee, reason))
         for cleanup in call.on_clear:
             cleanup()
+
+    def change_line(self, call: Call, line: LineQuality) -> None:
+        """The line of a call gets better or worse: both modems hear it and retrain."""
+        if call.cleared:
+            return
+        call.line = line
+        for end in (call.caller, call.callee):
+            if end is not None:
+                end.signal(LineChanged(line))
+        self.bus.publish(self.clock.now(), SOURCE, LineAltered(call.caller.label, line.snr_db))
 
     def no_dialtone(self, call: Call, reason: str) -> None:
         """Nothing to dial into: the caller hears NoDialtone instead of Released."""

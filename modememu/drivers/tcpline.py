@@ -50,6 +50,7 @@ from modememu.modem.dialstring import DialPlan
 from modememu.modem.line import (
     Busy,
     LineCaps,
+    LineQuality,
 )
 from modememu.phonebook import Entry
 
@@ -290,12 +291,14 @@ class TcpListener:
 
         self._loop.call_later(CALLER_WAIT, no_caller)
 
-    def _trunk_called(self, trunk: TrunkEnd, number: str, caps: LineCaps) -> None:
+    def _trunk_called(
+        self, trunk: TrunkEnd, number: str, caps: LineCaps, line: LineQuality
+    ) -> None:
         if self._target_busy():
             self._publish(TcpRefused(trunk.conn.peer, "busy"))
             trunk.signal(Busy())
             return
-        call = self.exchange.incoming(trunk, self.target, caps)
+        call = self.exchange.incoming(trunk, self.target, caps, line)
         if call.cleared:
             return  # refused at once: the trunk heard Busy or Released and closed
         call.on_clear.append(trunk.close)

@@ -13,6 +13,7 @@ from modememu.modem.line import (
     Busy,
     Incoming,
     LineCaps,
+    LineQuality,
     LineSignal,
     NoDialtone,
     Released,
@@ -38,7 +39,7 @@ class TrunkEnd:
         loop: asyncio.AbstractEventLoop,
         *,
         label: str,
-        on_caller: Callable[[TrunkEnd, str, LineCaps], None] | None = None,
+        on_caller: Callable[[TrunkEnd, str, LineCaps, LineQuality], None] | None = None,
     ) -> None:
         self.exchange = exchange
         self.conn = conn
@@ -66,12 +67,14 @@ class TrunkEnd:
 
     def signal(self, signal: LineSignal) -> None:
         match signal:
-            case Incoming(caller, caps):
-                self._send(encode_signal(FrameType.CALLER, number=caller, **caps.to_json()))
+            case Incoming(caller, caps, line):
+                fields = caps.to_json() | {"line": line.to_json()}
+                self._send(encode_signal(FrameType.CALLER, number=caller, **fields))
             case Ringback():
                 self._send(encode_signal(FrameType.RINGING))
-            case Answered(caps):
+            case Answered(caps, line):
                 fields = caps.to_json() if caps is not None else {"carrier": False}
+                fields["line"] = line.to_json()
                 self._send(encode_signal(FrameType.ANSWERED, **fields))
             case Busy():
                 self._send(encode_signal(FrameType.BUSY))
@@ -189,7 +192,7 @@ class TrunkEnd:
                 if caps is None:
                     self._unexpected("ANSWERED with unreadable capabilities")
                     return
-            call.caller.signal(Answered(caps))
+            call.caller.signal(Answered(caps, LineQuality.from_json(frame.fields.get("line"))))
         elif kind is FrameType.BUSY:
             self.exchange.clear(call, self, "busy", busy=True)
 
@@ -206,7 +209,7 @@ class TrunkEnd:
             return
         if isinstance(number, str) and number.isprintable() and 0 < len(number) <= 64:
             self.peer_label = number
-        on_caller(self, self.peer_label, caps)
+        on_caller(self, self.peer_label, caps, LineQuality.from_json(frame.fields.get("line")))
 
     def _hang_up(self, reason: str) -> None:
         self._send(encode_signal(FrameType.HANGUP))

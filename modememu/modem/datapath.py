@@ -4,7 +4,8 @@ Toward the line, DTE bytes wait in a buffer of `DTE_BUFFER` bytes; above three
 quarters the modem holds the DTE off (CTS or XOFF, as the modem's flow setting
 says) and lets it go again below a quarter. Whatever arrives into a full buffer
 is lost and counted, as it is in a real modem whose DTE ignores flow control.
-The transmitter takes bytes at the link's payload rate (pacing).
+The transmitter takes bytes at the link's payload rate (pacing), which the modem
+works out from the line rate and what each byte costs on the line.
 
 Toward the DTE, line bytes wait while the DTE holds RTS off, sent XOFF, or the
 port cannot take more. With error control the far modem may only send what fits
@@ -37,11 +38,14 @@ class DataPath:
         self.dte_xoff = False  # the DTE sent XOFF: our output to it waits
         self.lost_from_dte = 0
         self.lost_to_dte = 0
+        self.rate = 0.0  # payload bytes a second the transmitter may send
         self._credit = 0.0
         self._credit_at = 0.0
 
-    def start(self, link: Link, now: float) -> None:
+    def start(self, link: Link, now: float, rate: float) -> None:
+        """Online on `link`, sending `rate` payload bytes a second (0 stops the sender)."""
         self.link = link
+        self.rate = rate
         self._credit = 0.0
         self._credit_at = now
 
@@ -91,7 +95,9 @@ class DataPath:
         """When the transmitter can send its next slice of what is waiting."""
         if not self.pacing or self.link is None or not self.to_line:
             return None
-        rate = self.link.bytes_per_second
+        rate = self.rate
+        if rate <= 0:
+            return None  # retraining: the far end's signal brings us back
         want = min(len(self.to_line), max(1.0, rate * PACE_SLICE))
         missing = want - self._refill(now)
         # With credit in hand the next pull takes it (data moves on every pump); a timer
@@ -99,8 +105,7 @@ class DataPath:
         return None if missing <= _EPSILON else now + missing / rate
 
     def _refill(self, now: float) -> float:
-        assert self.link is not None
-        rate = self.link.bytes_per_second
+        rate = self.rate
         burst = max(1.0, rate * PACE_SLICE)
         self._credit = min(burst, self._credit + (now - self._credit_at) * rate)
         self._credit_at = now

@@ -101,8 +101,38 @@ class CallProgress(ModemEvent):
 @dataclass(frozen=True, slots=True)
 class Connected(ModemEvent):
     carrier: str
-    rate: int
-    error_control: bool
+    tx_rate: int
+    rx_rate: int
+    error_control: str | None  # "LAPM", "MNP" or None
+    compression: str | None = None  # "V42B", "MNP5" or None
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeStep(ModemEvent):
+    """One signal or decision of the line handshake, `t` seconds after the answer.
+
+    `by` is "caller" or "answerer"; `octets` holds CM/JM/CJ/ODP octets or packed
+    INFO0/MP bits, `word` a V.32bis rate word, `rates` the bit/s numbers at stake.
+    """
+
+    t: float
+    by: str
+    name: str
+    detail: str = ""
+    octets: bytes = b""
+    word: int | None = None
+    rates: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Retrained(ModemEvent):
+    """The line changed mid-call and the link trained again (fall back or forward)."""
+
+    carrier: str
+    tx_rate: int
+    rx_rate: int
+    old_tx_rate: int
+    old_rx_rate: int
 
 
 @dataclass(frozen=True, slots=True)

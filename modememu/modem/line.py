@@ -3,9 +3,9 @@
 A modem does not know what is at the far end of its line: another emulated
 modem, a built-in service behind an answering modem, or a modem in another
 modememu process over a TCP trunk. It only sends `LineRequest`s and receives
-`LineSignal`s, and both ends of a call agree on the link from each other's
-`LineCaps` with `agree()`. The line issue replaces `agree()` and the training
-times with real V.8 negotiation; the vocabulary here stays.
+`LineSignal`s. Each end learns the other's `LineCaps` and the `LineQuality` of
+the line from the exchange, and both run the same handshake
+(`vseries.handshake.negotiate`) to reach the same link.
 """
 
 from __future__ import annotations
@@ -13,38 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modememu.modem.dialstring import DialPlan
-from modememu.profiles import CARRIERS
+from modememu.vseries.handshake import DEFAULT_LINE, Agreement, LineCaps, LineQuality
 
-# The fastest rate each carrier runs at (bit/s); V.90/V.92 only with a digital far end.
-CARRIER_MAX_RATE: dict[str, int] = {
-    "B103": 300,
-    "V21": 300,
-    "V23C": 1200,
-    "B212": 1200,
-    "V22": 1200,
-    "V22B": 2400,
-    "V32": 9600,
-    "V32B": 14400,
-    "V34": 33600,
-    "V90": 56000,
-    "V92": 56000,
-}
-DIGITAL_CARRIERS = frozenset({"V90", "V92"})
-
-# Seconds from answer to CONNECT, roughly what each family of handshakes takes.
-TRAINING_SECONDS: dict[str, float] = {
-    "B103": 1.0,
-    "V21": 1.0,
-    "V23C": 1.5,
-    "B212": 1.5,
-    "V22": 2.0,
-    "V22B": 3.0,
-    "V32": 5.0,
-    "V32B": 5.5,
-    "V34": 8.0,
-    "V90": 10.0,
-    "V92": 10.0,
-}
+__all__ = ["LineCaps", "LineQuality"]  # they live with the handshake; the exchange uses them here
 
 # Ring cadence (North American): 2 s of ring, 4 s of silence.
 RING_ON = 2.0
@@ -53,56 +24,32 @@ RING_COUNT_CLEAR = 8.0  # S1 returns to 0 this long after the last ring
 
 
 @dataclass(frozen=True, slots=True)
-class LineCaps:
-    """What one end's modem offers for the call."""
-
-    modulations: tuple[str, ...]
-    max_rate: int
-    error_control: bool
-    digital: bool = False
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "modulations": list(self.modulations),
-            "max_rate": self.max_rate,
-            "error_control": self.error_control,
-            "digital": self.digital,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> LineCaps | None:
-        """Caps from a trunk frame; None when the far side sent nonsense."""
-        mods, rate = data.get("modulations"), data.get("max_rate")
-        if not isinstance(mods, list) or not isinstance(rate, int):
-            return None
-        known = tuple(m for m in mods if isinstance(m, str) and m in CARRIERS)
-        return cls(known, rate, bool(data.get("error_control")), bool(data.get("digital")))
-
-
-@dataclass(frozen=True, slots=True)
 class Link:
-    """What training settled: the carrier, the rate and whether V.42 runs."""
+    """What training settled, as this end sees it."""
 
     carrier: str
-    rate: int
-    error_control: bool
+    tx_rate: int
+    rx_rate: int
+    error_control: str | None = None  # "LAPM", "MNP" or None
+    compression: str | None = None  # "V42B", "MNP5" or None
+    symbol_rate: int | None = None
 
     @property
-    def bytes_per_second(self) -> float:
-        """Payload rate: async framing costs 10 bits a byte, V.42's sync frames about 8."""
-        return self.rate / (8 if self.error_control else 10)
+    def rate(self) -> int:
+        """The rate a modem reports: what it receives."""
+        return self.rx_rate
 
-
-def agree(a: LineCaps, b: LineCaps) -> Link | None:
-    """The best link both ends share (symmetric), or None when they share no carrier."""
-    common = [m for m in CARRIERS if m in a.modulations and m in b.modulations]
-    if not a.digital and not b.digital:
-        common = [m for m in common if m not in DIGITAL_CARRIERS]
-    if not common:
-        return None
-    carrier = common[-1]
-    rate = min(a.max_rate, b.max_rate, CARRIER_MAX_RATE[carrier])
-    return Link(carrier, rate, a.error_control and b.error_control)
+    @classmethod
+    def seen_from(cls, agreement: Agreement, originate: bool) -> Link:
+        tx, rx = agreement.rates(originate)
+        return cls(
+            agreement.carrier,
+            tx,
+            rx,
+            agreement.error_control,
+            agreement.compression,
+            agreement.symbol_rate,
+        )
 
 
 # ----- what the modem asks of its line -----
@@ -154,6 +101,7 @@ class Incoming(LineSignal):
 
     caller: str
     caps: LineCaps
+    line: LineQuality = DEFAULT_LINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +124,14 @@ class Answered(LineSignal):
     """The far end went off-hook; `caps` None means it never sends a carrier."""
 
     caps: LineCaps | None
+    line: LineQuality = DEFAULT_LINE
+
+
+@dataclass(frozen=True, slots=True)
+class LineChanged(LineSignal):
+    """The line got better or worse mid-call: the modems retrain (or lose carrier)."""
+
+    line: LineQuality
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from modememu.at.config import StoredState
+from modememu.at.connect import NO_CODE, Connection, connect_lines
 from modememu.at.engine import (
     Action,
     AnswerAction,
@@ -27,7 +28,8 @@ from modememu.at.engine import (
 )
 from modememu.at.lineinput import Cancelled, LineDone, LineReader, PrefixSeen, Repeat
 from modememu.at.parity import Parity, detect_parity, encode, strip
-from modememu.at.results import Result, connect_code, frame_info, frame_result
+from modememu.at.results import Result, frame_info, frame_result
+from modememu.line.channel import Channel, bytes_per_second, retransmission_factor
 from modememu.modem import events as ev
 from modememu.modem.datapath import NO_LIMIT, XOFF, XON, DataPath
 from modememu.modem.dialstring import DialPlan, DialStringError, parse_dialstring
@@ -36,12 +38,13 @@ from modememu.modem.line import (
     RING_COUNT_CLEAR,
     RING_ON,
     RING_PERIOD,
-    TRAINING_SECONDS,
     AcceptCall,
     Answered,
     Busy,
     Incoming,
     LineCaps,
+    LineChanged,
+    LineQuality,
     LineRequest,
     LineSignal,
     Link,
@@ -51,9 +54,18 @@ from modememu.modem.line import (
     Release,
     Released,
     Ringback,
-    agree,
 )
 from modememu.profiles import CARRIERS, Profile
+from modememu.vseries.handshake import (
+    DEFAULT_LINE,
+    RETRAIN_SECONDS,
+    V8_CARRIERS,
+    Agreement,
+    Handshake,
+    line_ber,
+    negotiate,
+    retrain,
+)
 
 # +ICF <format> values and what an 8N1 receiver makes of them: (data bits, parity or None
 # when the <parity> value decides, stop bits). 7N1/7N2 arrive with bit 7 set (a stop bit).
@@ -68,6 +80,19 @@ _ICF_FORMATS: dict[int, tuple[int, Parity | None, int]] = {
 _ICF_PARITY = {0: Parity.ODD, 1: Parity.EVEN, 2: Parity.MARK, 3: Parity.SPACE}
 ABORT_GRACE = 0.125  # a DTE character within this of the terminator does not abort
 DIALTONE_DETECT = 0.5  # seconds a modem listening for dial tone takes to hear it
+# Timers that belong to a call and end with it.
+_CALL_TIMERS = (
+    "attempt",
+    "dialed",
+    "train",
+    "step",
+    "retrain",
+    "line-rx",
+    "carrier",
+    "escape",
+    "idle",
+    "pace",
+)
 
 
 class Mode(Enum):
@@ -110,6 +135,13 @@ class _Call:
     placed: bool = False  # the exchange has the call
     answered: bool = False  # the far end went off-hook (originate)
     link: Link | None = None
+    handshake: Handshake | None = None
+    answered_at: float = 0.0  # when the handshake's clock started
+    next_step: int = 0  # the first handshake step not yet reported
+    caps: tuple[LineCaps, LineCaps] | None = None  # (caller's, answerer's)
+    line: LineQuality = DEFAULT_LINE
+    agreement: Agreement | None = None
+    rx: Channel | None = None  # latency and noise on what the far modem sends us
 
 
 @dataclass(slots=True)
@@ -118,25 +150,49 @@ class _Ring:
 
     caller: str
     caps: LineCaps
+    line: LineQuality
 
 
 def _target(plan: DialPlan) -> str:
     return f"{plan.host[0]}:{plan.host[1]}" if plan.host else plan.number
 
 
-def error_control_wanted(profile: Profile, settings: dict[str, int]) -> bool:
-    """Whether the modem's settings ask for V.42/MNP (each maker spells it differently)."""
-    if not profile.error_control:
-        return False
+def error_control_policy(
+    profile: Profile, settings: dict[str, int]
+) -> tuple[tuple[str, ...], bool]:
+    """The protocols the settings allow (best first) and whether the modem hangs up
+    without one. Each maker spells it differently: USR &M, Rockwell \\N or &Q, ZyXEL &K."""
+    offered = profile.error_control
+    if not offered:
+        return (), False
+    allowed: tuple[str, ...] = offered
+    required = False
     if "&M" in settings and profile.flow_family == "usr":
-        return settings["&M"] in (4, 5)
-    if "\\N" in settings:
-        return settings["\\N"] >= 2
-    if "&Q" in settings:
-        return settings["&Q"] == 5
+        allowed = offered if settings["&M"] in (4, 5) else ()
+        required = settings["&M"] == 5
+    elif "\\N" in settings:
+        n = settings["\\N"]
+        allowed = {2: offered, 3: offered, 4: ("LAPM",), 5: ("MNP",)}.get(n, ())
+        required = n in (2, 4, 5)
+    elif "&Q" in settings:
+        allowed = offered if settings["&Q"] == 5 else ()
+    elif profile.flow_family == "zyxel":
+        allowed = offered if settings.get("&K", 0) >= 1 else ()
+    return tuple(p for p in allowed if p in offered), required
+
+
+def compression_allowed(profile: Profile, settings: dict[str, int]) -> tuple[str, ...]:
+    """Compression the settings allow: USR &K0 off; Rockwell %C 0-3; ZyXEL &K2/&K4."""
+    offered = profile.compression
+    if profile.flow_family == "usr" and "&K" in settings:
+        return offered if settings["&K"] else ()
+    if "%C" in settings:
+        wanted = {0: (), 1: ("MNP5",), 2: ("V42B",), 3: ("V42B", "MNP5")}[settings["%C"]]
+        return tuple(c for c in offered if c in wanted)
     if profile.flow_family == "zyxel":
-        return settings.get("&K", 0) >= 1
-    return True
+        wanted = {2: ("MNP5",), 4: ("V42B", "MNP5")}.get(settings.get("&K", 0), ())
+        return tuple(c for c in offered if c in wanted)
+    return offered
 
 
 class Modem:
@@ -296,27 +352,46 @@ class Modem:
 
     def line_signal(self, signal: LineSignal, now: float) -> None:
         match signal:
-            case Incoming(caller, caps):
-                self._incoming(caller, caps, now)
+            case Incoming(caller, caps, line):
+                self._incoming(caller, caps, line, now)
             case Ringback():
                 self._progress("ringback")
             case Busy():
                 self._far_busy()
             case NoDialtone():
                 self._far_missing()
-            case Answered(caps):
-                self._far_answered(caps, now)
+            case Answered(caps, line):
+                self._far_answered(caps, line, now)
+            case LineChanged(line):
+                self._line_changed(line, now)
             case Released():
                 self._far_released(now)
 
     def receive_line(self, data: bytes, now: float) -> None:
         """Bytes the far modem sent (already at the link's pace)."""
-        if self._call is None or self._call.link is None or self.mode is Mode.DIALING:
+        call = self._call
+        if call is None or call.link is None or self.mode is Mode.DIALING:
+            return
+        if call.rx is not None:
+            call.rx.put(data, now)
+            data = call.rx.take(now)
+            self._arm_rx(call.rx)
+        self._to_dte(data, now)
+
+    def _to_dte(self, data: bytes, now: float) -> None:
+        if not data:
             return
         lost = self.data.from_line(data)
         if lost:
             self._events.append(ev.DataLost("to-dte", lost, self.data.lost_to_dte))
         self._active(now)
+
+    def _arm_rx(self, rx: Channel) -> None:
+        deadline = rx.deadline()
+        if deadline is None:
+            self._timers.pop("line-rx", None)
+        else:
+            self._timers["line-rx"] = deadline
 
     def line_data_to_send(self, limit: int, now: float) -> bytes:
         """What the transmitter puts on the line now, at most `limit` bytes."""
@@ -335,7 +410,10 @@ class Modem:
         Nothing before this end is online: the two ends' training may end a moment
         apart, and what the far end sends first must wait for us, not be lost.
         """
-        return self.data.line_room() if self._has_carrier() else 0
+        if not self._has_carrier():
+            return 0
+        rx = self._call.rx if self._call is not None else None
+        return max(0, self.data.line_room() - (rx.pending() if rx is not None else 0))
 
     # ----- command mode -----
 
@@ -485,28 +563,29 @@ class Modem:
     def _far_missing(self) -> None:
         self._progress("no dial tone")
         x = self.engine.setting("X")
-        self._hang_up(Result.NO_DIALTONE if x in (2, 4) or x >= 5 else Result.NO_CARRIER,
-                      "no such host")
+        self._hang_up(
+            Result.NO_DIALTONE if x in (2, 4) or x >= 5 else Result.NO_CARRIER, "no such host"
+        )
 
-    def _far_answered(self, caps: LineCaps | None, now: float) -> None:
+    def _far_answered(self, caps: LineCaps | None, line: LineQuality, now: float) -> None:
         call = self._call
         if call is None or not call.originate or call.answered:
             return
         call.answered = True
         self._progress("answered", "" if caps is not None else "no carrier")
         if caps is not None:
-            self._train(caps, now)
+            self._train(caps, line, now)
 
     # ----- answering -----
 
-    def _incoming(self, caller: str, caps: LineCaps, now: float) -> None:
+    def _incoming(self, caller: str, caps: LineCaps, line: LineQuality, now: float) -> None:
         if self._call is not None or self._ring is not None or self.off_hook:
             self._requests.append(RejectCall("busy"))
             return
         if self.engine.setting("&D") == 2 and not self.dtr:
             self._requests.append(RejectCall("dtr"))
             return
-        self._ring = _Ring(caller, caps)
+        self._ring = _Ring(caller, caps, line)
         self._timers.pop("ring-clear", None)
         self._ring_once(now)
 
@@ -550,42 +629,143 @@ class Modem:
         self._call.placed = True
         self._requests.append(AcceptCall(self.caps()))
         self._progress("answered", ring.caller)
-        self._train(ring.caps, now)
+        self._train(ring.caps, ring.line, now)
 
     # ----- both -----
 
-    def _train(self, far: LineCaps, now: float) -> None:
+    def _train(self, far: LineCaps, line: LineQuality, now: float) -> None:
+        """Run the handshake both ends compute alike; report its steps as they happen."""
         call = self._call
         assert call is not None
-        link = agree(self.caps(), far)
-        if link is None:
-            self._progress("training", "no common modulation")
-            return  # no carrier both understand: S7 ends it
-        call.link = link
-        self._progress("training", f"{link.carrier} {link.rate}")
-        self._timers["train"] = now + TRAINING_SECONDS[link.carrier]
+        mine = self.caps()
+        call.caps = (mine, far) if call.originate else (far, mine)
+        call.line = line
+        call.handshake = hs = negotiate(*call.caps, line)
+        call.answered_at = now
+        call.next_step = 0
+        self._progress("training", f"SNR {line.snr_db:g} dB")
+        self._timers["train"] = now + hs.duration
+        self._report_steps(now)
 
-    def _connected(self, now: float) -> None:
+    def _report_steps(self, now: float) -> None:
         call = self._call
-        if call is None or call.link is None:
+        if call is None or call.handshake is None:
             return
-        self._timers.pop("attempt", None)
-        link = call.link
-        self.data.start(link, now)
-        self._events.append(ev.Connected(link.carrier, link.rate, link.error_control))
-        self._go_online(now)
+        steps = call.handshake.steps
+        while call.next_step < len(steps):
+            step = steps[call.next_step]
+            if call.answered_at + step.t > now + 1e-9:
+                self._timers["step"] = call.answered_at + step.t
+                return
+            self._events.append(
+                ev.HandshakeStep(
+                    step.t, step.by, step.name, step.detail, step.octets, step.word, step.rates
+                )
+            )
+            call.next_step += 1
+        self._timers.pop("step", None)
 
-    def _go_online(self, now: float) -> None:
+    def _handshake_done(self, now: float) -> None:
+        call = self._call
+        if call is None or call.handshake is None:
+            return
+        self._report_steps(now)
+        hs = call.handshake
+        if hs.agreement is None:
+            self._progress("training failed", hs.failure)
+            if hs.hang_up:
+                self._hang_up(Result.NO_CARRIER, hs.failure)
+            return  # otherwise the modem keeps listening until S7
+        self._timers.pop("attempt", None)
+        self._start_link(hs.agreement, now)
+        link = call.link
+        assert link is not None
+        self._events.append(
+            ev.Connected(
+                link.carrier, link.tx_rate, link.rx_rate, link.error_control, link.compression
+            )
+        )
+        self._go_online(now, reports=True)
+
+    def _start_link(self, agreement: Agreement, now: float) -> None:
+        """Data moves at the agreed rate, with this line's latency and noise."""
+        call = self._call
+        assert call is not None
+        call.agreement = agreement
+        call.link = link = Link.seen_from(agreement, call.originate)
+        line = call.line
+        tx_ber = line_ber(agreement, line, toward_caller=not call.originate)
+        rx_ber = line_ber(agreement, line, toward_caller=call.originate)
+        rate = bytes_per_second(link.tx_rate, link.error_control, self.framing)
+        rate /= retransmission_factor(tx_ber, link.error_control)
+        self.data.start(link, now, rate)
+        corrupt = link.error_control is None and rx_ber > 0
+        if line.latency > 0 or corrupt:
+            if call.rx is None:
+                call.rx = Channel(latency=line.latency, ber=rx_ber, seed=1 if call.originate else 2)
+            call.rx.ber = rx_ber
+            call.rx.corrupt = corrupt
+        else:
+            call.rx = None
+
+    def _line_changed(self, line: LineQuality, now: float) -> None:
+        """Retrain at the new SNR: fall back, fall forward, or lose the carrier."""
+        call = self._call
+        if call is None:
+            return
+        if call.agreement is None or call.caps is None:
+            call.line = line  # not trained yet: the new line counts from the next call
+            return
+        call.line = line
+        new = retrain(call.agreement, *call.caps, line)
+        if new is None:
+            self._progress("retrain failed", f"nothing trains at {line.snr_db:g} dB")
+            self._lose_carrier(now)
+            return
+        if new == call.agreement:
+            self._start_link(new, now)  # same rates; the noise may differ
+            return
+        old = call.link
+        assert old is not None
+        self._progress("retraining", f"SNR {line.snr_db:g} dB")
+        call.agreement = new
+        self.data.start(old, now, 0.0)  # nothing moves while the modems retrain
+        self._timers["retrain"] = now + RETRAIN_SECONDS.get(new.carrier, 1.0)
+
+    def _retrained(self, now: float) -> None:
+        call = self._call
+        if call is None or call.agreement is None or call.link is None:
+            return
+        old = call.link
+        self._start_link(call.agreement, now)
+        new = call.link
+        assert new is not None
+        self._events.append(
+            ev.Retrained(new.carrier, new.tx_rate, new.rx_rate, old.tx_rate, old.rx_rate)
+        )
+        self._arm_pace(now)
+
+    def _go_online(self, now: float, *, reports: bool = False) -> None:
         link = self.link
         assert link is not None
         self._set_mode(Mode.ONLINE)
         self._escape.reset(now)
-        if self.engine.setting("X") == 0:
-            self._result_text("CONNECT", int(Result.CONNECT))
-        else:
-            self._result_text(
-                f"CONNECT {link.rate}", connect_code(self.profile.result_family, link.rate)
-            )
+        lines = connect_lines(
+            self.profile.connect_style,
+            self.profile.result_family,
+            self.engine.config.settings,
+            self.engine.config.extended,
+            Connection(
+                link.carrier,
+                link.tx_rate,
+                link.rx_rate,
+                link.error_control,
+                link.compression,
+                self.dte_format.rate,
+            ),
+        )
+        for line in lines if reports else lines[-1:]:
+            self._result_text(line.text, line.code)
         self._active(now)
         self._arm_pace(now)
 
@@ -597,10 +777,15 @@ class Modem:
         if call is None:
             return
         if call.link is not None and self._has_carrier():
-            self._progress("carrier lost")
-            self._timers["carrier"] = now + self.engine.sreg(10) * 0.1
+            self._lose_carrier(now)
             return
         self._hang_up(Result.NO_CARRIER, "far end hung up")
+
+    def _lose_carrier(self, now: float) -> None:
+        """The far carrier is gone: hang up after S10 tenths of a second."""
+        self._progress("carrier lost")
+        self.data.start(self.link or Link("", 0, 0), now, 0.0)
+        self._timers["carrier"] = now + self.engine.sreg(10) * 0.1
 
     def _hang_up(self, result: Result, reason: str) -> None:
         self._end_call(reason)
@@ -609,7 +794,7 @@ class Modem:
 
     def _end_call(self, reason: str) -> None:
         """Leave the call (if any): tell the line, flush what the DTE had coming."""
-        for name in ("attempt", "dialed", "train", "carrier", "escape", "idle", "pace"):
+        for name in _CALL_TIMERS:
             self._timers.pop(name, None)
         call, self._call = self._call, None
         pending = self.data.stop()
@@ -710,8 +895,16 @@ class Modem:
                 self._attempt_over()
             case "dialed":
                 self._dialed(now)
+            case "step":
+                self._report_steps(now)
             case "train":
-                self._connected(now)
+                self._handshake_done(now)
+            case "retrain":
+                self._retrained(now)
+            case "line-rx" if self._call is not None and self._call.rx is not None:
+                rx = self._call.rx
+                self._to_dte(rx.take(now), now)
+                self._arm_rx(rx)
             case "escape":
                 self._escaped(now)
             case "carrier":
@@ -768,7 +961,8 @@ class Modem:
                 frame_result(
                     text,
                     code,
-                    verbose=bool(self.engine.setting("V")),
+                    # reports with no numeric form (+MCR:, CARRIER ...) stay text
+                    verbose=bool(self.engine.setting("V")) or code == NO_CODE,
                     s3=self.engine.sreg(3),
                     s4=self.engine.sreg(4),
                 )
@@ -787,12 +981,19 @@ class Modem:
         ms = self.engine.config.ms
         top = CARRIERS.index(ms.carrier) if ms.carrier in CARRIERS else len(CARRIERS) - 1
         mods = tuple(m for m in self.profile.modulations if CARRIERS.index(m) <= top)
-        ceiling = ms.max_rx or self.profile.max_rate
+        settings = self.engine.config.settings
+        protocols, required = error_control_policy(self.profile, settings)
+        top = self.profile.max_rate
         return LineCaps(
             mods,
-            min(self.profile.max_rate, ceiling),
-            error_control_wanted(self.profile, self.engine.config.settings),
+            min(top, ms.max_rx or top),
+            protocols,
             self.digital,
+            compression_allowed(self.profile, settings) if protocols else (),
+            required,
+            min(top, ms.max_tx or top),
+            not V8_CARRIERS.isdisjoint(self.profile.modulations),
+            settings.get("B", 1) == 1,
         )
 
     def _set_mode(self, mode: Mode) -> None:
