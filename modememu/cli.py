@@ -42,6 +42,26 @@ def _baud(text: str) -> int:
     return int(text)
 
 
+def _snr(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 60:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"SNR must be 0..60 dB, got {text!r}")
+    return value
+
+
+def _latency_ms(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"latency must be 0..10000 ms, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="modememu", description="Serial-line modem and handshake emulator.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -78,6 +98,59 @@ def build_parser() -> argparse.ArgumentParser:
         "--phonebook", type=Path, help="TOML phonebook merged over the built-in numbers"
     )
 
+    call = sub.add_parser(
+        "call",
+        help="one handshake between two emulated modems, on the virtual clock",
+        description="Dial an emulated modem (answering on the first ring) from another and "
+        "show the negotiation: a timeline of the handshake, then what was agreed and "
+        "each side's CONNECT text. Exit 1 when the call fails.",
+    )
+    call.add_argument(
+        "--from",
+        dest="caller",
+        required=True,
+        metavar="PROFILE",
+        help="the calling modem's profile (name or file)",
+    )
+    call.add_argument(
+        "--to",
+        dest="answerer",
+        required=True,
+        metavar="PROFILE",
+        help="the answering modem's profile (name or file)",
+    )
+    call.add_argument(
+        "--snr",
+        type=_snr,
+        default=None,
+        metavar="DB",
+        help="signal-to-noise ratio of the line, 0..60 dB (default: 41)",
+    )
+    call.add_argument(
+        "--latency-ms",
+        type=_latency_ms,
+        default=0.0,
+        metavar="MS",
+        help="one-way delay of the line (default: 0)",
+    )
+    call.add_argument(
+        "--from-init",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="AT",
+        help="command lines for the caller first, e.g. AT&A3",
+    )
+    call.add_argument(
+        "--to-init",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="AT",
+        help="command lines for the answerer first, e.g. ATW1",
+    )
+    call.add_argument("--json", action="store_true", help="print one JSON object")
+
     demo = sub.add_parser("demo", help="a short scripted conversation with an emulated modem")
     demo.add_argument("--profile", default=DEFAULT_PROFILE, help="firmware profile name or file")
     return parser
@@ -104,11 +177,37 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _modem(args)
     if args.command == "numbers":
         return _numbers(args)
+    if args.command == "call":
+        return _call(args)
     if args.command == "demo":
         from modememu.demo import run_demo
 
         return run_demo(sys.stdout, args.profile)
     raise CliError(f"unknown command {args.command!r}")
+
+
+def _call(args: argparse.Namespace) -> int:
+    import json
+
+    from modememu.callcmd import CallSetupError, format_text, run_call
+
+    try:
+        result = run_call(
+            args.caller,
+            args.answerer,
+            snr_db=args.snr,
+            latency_ms=args.latency_ms,
+            caller_init=args.from_init,
+            answerer_init=args.to_init,
+        )
+    except (ProfileError, CallSetupError) as exc:
+        print(f"modememu: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        sys.stdout.write(format_text(result))
+    return 0 if result.connected else 1
 
 
 def _profiles() -> int:

@@ -314,6 +314,9 @@ class Modem:
             self.dte_format = fmt
             self._sync_dte_text()
             self._events.append(ev.DteFormatChanged(fmt.rate, self.framing))
+            call = self._call
+            if call is not None and call.agreement is not None and "retrain" not in self._timers:
+                self._start_link(call.agreement, now)  # a character now costs other bits
 
     @property
     def lines(self) -> ModemLines:

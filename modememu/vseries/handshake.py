@@ -526,7 +526,7 @@ def _upto(rates: tuple[int, ...], caps: LineCaps) -> tuple[int, ...]:
 
 
 def _v34_side(caps: LineCaps) -> v34.V34Side:
-    top = min(caps.max_rate, caps.max_tx, 33600)
+    top = min(max(caps.max_rate, caps.max_tx), 33600)  # what the hardware does
     return v34.V34Side(
         info0=v34.info0_for(top), max_tx=min(caps.max_tx, 33600), max_rx=min(caps.max_rate, 33600)
     )
