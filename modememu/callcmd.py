@@ -25,9 +25,6 @@ CALLER, ANSWERER = "caller", "answerer"
 CALLER_NUMBER, ANSWERER_NUMBER = "5551001", "5551002"
 TIME_LIMIT = 120.0  # virtual seconds from dialing
 COMMAND_LIMIT = 10.0  # virtual seconds for an init command to answer
-# Handshake steps carry times rounded to 0.1 ms, so the last ones can fall due just after
-# CONNECT: run this much longer so the timeline is complete.
-SETTLE = 0.01
 FAILURES = frozenset({"NO CARRIER", "BUSY", "NO DIALTONE", "NO ANSWER", "ERROR"})
 
 
@@ -180,7 +177,6 @@ def run_call(
             break
         if a.first(Connected) and b.first(Connected):
             result = "CONNECT"
-            clock.run_until(clock.now() + SETTLE)
             break
         deadline = clock.next_deadline()
         if deadline is None or deadline > end:

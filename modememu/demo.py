@@ -14,7 +14,13 @@ from modememu.clock import VirtualClock
 from modememu.drivers.host import ModemHost
 from modememu.drivers.world import World
 from modememu.events import EventBus, Stamped
-from modememu.modem.events import CallEnded, CallProgress, Connected, ParityDetected
+from modememu.modem.events import (
+    CallEnded,
+    CallProgress,
+    Connected,
+    HandshakeStep,
+    ParityDetected,
+)
 from modememu.profiles import DEFAULT_PROFILE, load_profile
 
 
@@ -102,6 +108,10 @@ def run_demo(out: TextIO, profile_name: str = DEFAULT_PROFILE) -> int:
     return 0
 
 
+# The handshake steps the demo shows (`modememu call` shows them all).
+DEMO_STEPS = frozenset({"ANSam", "CM", "JM", "CJ", "V.8 done", "INFO1", "trained", "XID"})
+
+
 def _call(
     out: TextIO,
     host: ModemHost,
@@ -125,6 +135,10 @@ def _call(
             ec = event.error_control or "no error control"
             rates = f"{event.tx_rate}/{event.rx_rate}"
             notes.append(f"  [{stamped.time:7.3f}s carrier: {event.carrier} {rates}, {ec}]")
+        elif isinstance(event, HandshakeStep) and event.name in DEMO_STEPS:
+            octets = f" {event.octets.hex(' ').upper()}" if event.octets else ""
+            what = f"{event.by} {event.name}: {event.detail}{octets}"
+            notes.append(f"  [{stamped.time:7.3f}s handshake: {what}]")
         elif isinstance(event, CallEnded):
             notes.append(f"  [{stamped.time:7.3f}s call ended: {event.reason}]")
 

@@ -125,7 +125,7 @@ ERRORS = {
     '[numbers]\n"555" = 1': "numbers.555: expected a table, got an integer",
     '[numbers."5550102"]\nservice = "echo"\nring = 2': (
         "numbers.5550102.ring: unknown key (allowed: service, tcp, exec, modem, fault, "
-        "telnet, rings, profile, snr_db, drop_after, description)"
+        "telnet, rings, profile, snr_db, latency_ms, ber, drop_after, description)"
     ),
     '[numbers."5550102"]\nrings = 2': (
         "numbers.5550102: needs one of service, tcp, exec, modem, fault"
@@ -206,7 +206,7 @@ ERRORS = {
     ),
     '[numbers."5550102"]\nservice = "echo"\n"bad\\nkey" = 1': (
         "numbers.5550102.bad\\nkey: unknown key (allowed: service, tcp, exec, modem, fault, "
-        "telnet, rings, profile, snr_db, drop_after, description)"
+        "telnet, rings, profile, snr_db, latency_ms, ber, drop_after, description)"
     ),
 }
 

@@ -89,7 +89,7 @@ class ModemHost:
         self.driver = CoreDriver(
             self.modem, clock, source=name, bus=bus, output=self._output, after_pump=self._pumped
         )
-        self._unsubscribe = bus.subscribe(self._on_event)
+        self._unsubscribe = bus.subscribe(self._on_event, source=self.name)
 
     # ----- what a port calls -----
 
@@ -203,8 +203,6 @@ class ModemHost:
             self._sink(data)
 
     def _on_event(self, stamped: Stamped) -> None:
-        if stamped.source != self.name:
-            return
         event = stamped.event
         if isinstance(event, ModemLinesChanged):
             for listener in tuple(self.line_listeners):

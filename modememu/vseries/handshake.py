@@ -72,7 +72,7 @@ V22BIS_TRAIN = {2400: 1.60, 1200: 1.72}  # measured with spandsp (§4: v22check)
 V22_TRAIN = 0.27 + 0.765  # scrambled 1s, then 765 ms before data (§2.1, no S1)
 FSK_TRAIN = 0.6  # V.21 / Bell 103 / V.23: carrier on, a moment of marks
 V32_AC_AA = 0.3  # AA / AC / CA / AC exchange
-V32_HALF = (256 + 16 + 1280) / 2400  # S, S̄, TRN at 2400 Bd (§2.2 sbridge)
+V32_HALF = (256 + 16 + 1280) / 2400  # S, S-bar, TRN at 2400 Bd (§2.2 sbridge)
 V32_RWORD = 64 / 2400  # one rate word sent repeatedly, then E
 V34_PHASE2 = 1.9  # INFO0, tones A/B, L1/L2 probing, INFO1 (§2.3)
 V34_PHASE3 = 2.4  # S S̄ MD S S̄ PP TRN J: ≤ 2 round trips + 2 s (Gough-v34)
@@ -247,7 +247,7 @@ class _Run:
     steps: list[Step] = field(default_factory=list)
 
     def step(self, by: str, name: str, detail: str = "", **numbers: object) -> None:
-        self.steps.append(Step(round(self.t, 4), by, name, detail, **numbers))  # type: ignore[arg-type]
+        self.steps.append(Step(self.t, by, name, detail, **numbers))  # type: ignore[arg-type]
 
     def common(self) -> list[str]:
         """Carriers both have, best first."""
@@ -485,7 +485,7 @@ def _train_v32(run: _Run, carrier: str, snr: float) -> Agreement | None:
     training = v32bis.train(_upto(rates, run.answerer), _upto(rates, run.caller), snr)
     latency = run.line.latency
     run.t += V32_AC_AA + 2 * latency
-    run.step(ANSWERER, "S S̄ TRN", "equaliser training (answerer)")
+    run.step(ANSWERER, "S S-bar TRN", "equaliser training (answerer)")
     run.t += V32_HALF + latency
     run.step(
         ANSWERER,
@@ -494,7 +494,7 @@ def _train_v32(run: _Run, carrier: str, snr: float) -> Agreement | None:
         word=training.r1,
         rates=tuple(sorted(v32bis.word_rates(training.r1))),
     )
-    run.step(CALLER, "S S̄ TRN", "equaliser training (caller)")
+    run.step(CALLER, "S S-bar TRN", "equaliser training (caller)")
     run.t += V32_HALF + latency
     run.step(
         CALLER,
