@@ -123,3 +123,47 @@ def test_both_ends_run_error_control_whenever_both_have_it() -> None:
     )
     assert b"CONNECT 14400/ARQ/V42b\r\n" in caller.received
     assert b"CONNECT 14400/ARQ\r\n" in answerer.received
+
+
+def test_v250_reports_come_before_connect_when_enabled() -> None:
+    book = Phonebook({"5557000": Entry("5557000", "modem", modem="5557001")})
+    rig = Rig(book)
+    caller = rig.station("caller", "5557002", "usr-sportster-56k")
+    answerer = rig.station("answerer", "5557001", "conexant-v92")
+    answerer.at("ATS0=1")
+    answerer.wait_for(b"OK")
+    answerer.take()
+    answerer.at("AT+MR=2;+ER=1;+DR=1")
+    answerer.wait_for(b"OK")
+    answerer.take()
+    caller.at("AT&A3DT5557000")
+    caller.wait_for(b"CONNECT")
+    answerer.wait_for(b"CONNECT")
+    assert b"\r\nCONNECT 33600/ARQ/V34/LAPM/V42BIS\r\n" in caller.received
+    assert bytes(answerer.received).split(b"\r\n\r\n")[-5:] == [
+        b"+MCR: V34", b"+MRR: 33600,33600", b"+ER: LAPM", b"+DR: V42B", b"CONNECT 115200\r\n"
+    ]
+
+
+def test_a_56k_modem_gets_v90_from_the_isp_number() -> None:
+    rig = Rig()
+    a = rig.station("a", "5557002", "usr-sportster-56k")
+    a.at("AT&A3X4DT5550100")
+    a.wait_for(b"CONNECT")
+    link = a.events(ev.Connected)[0]
+    assert isinstance(link, ev.Connected)
+    assert link.carrier == "V90" and link.rx_rate > 33600 and link.tx_rate <= 33600
+    assert f"\r\nCONNECT {link.rx_rate}/ARQ/V90/LAPM/V42BIS\r\n".encode() in a.received
+
+
+def test_error_control_required_hangs_up_on_a_modem_without_it() -> None:
+    book = Phonebook({"5557000": Entry("5557000", "modem", modem="5557001")})
+    rig = Rig(book)
+    caller = rig.station("caller", "5557002", "hayes-smartmodem-2400")
+    answerer = rig.station("answerer", "5557001", "usr-courier-v34")
+    answerer.at("AT&M5S0=1")  # USR &M5: ARQ only
+    answerer.wait_for(b"OK")
+    caller.at("ATDT5557000")
+    caller.wait_for(b"NO CARRIER")
+    answerer.wait_for(b"NO CARRIER")
+    assert not caller.events(ev.Connected) and not answerer.events(ev.Connected)
