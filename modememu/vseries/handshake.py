@@ -265,8 +265,8 @@ def _negotiate(caller: LineCaps, answerer: LineCaps, line: LineQuality) -> Hands
     lapm_agreed = False
     candidates: list[str] = []
     if caller.v8 and answerer.v8:
-        picked, lapm_agreed, jm = _v8(run)
-        candidates = _fallbacks(run, picked, jm)
+        picked, lapm_agreed = _v8(run)
+        candidates = _fallbacks(run, picked)
     else:
         candidates = _automode(run)
     agreement = None
@@ -305,7 +305,7 @@ def v8_offer(caps: LineCaps) -> V8Offer:
     return offer_for(caps.modulations, lapm="LAPM" in caps.error_control, digital=caps.digital)
 
 
-def _v8(run: _Run) -> tuple[str | None, bool, V8Offer | None]:
+def _v8(run: _Run) -> tuple[str | None, bool]:
     """ANSam, CM until two JMs, JM until CJ (§1.4); the mode and whether LAPM was agreed."""
     latency = run.line.latency
     run.t = ANSAM_START
@@ -344,10 +344,10 @@ def _v8(run: _Run) -> tuple[str | None, bool, V8Offer | None]:
     if mode == "V90" and run.caller.has("V92") and run.answerer.has("V92"):
         mode = "V92"  # both sent the V.92 message (V.8 2000, §1.2)
     run.step(ANSWERER, "V.8 done", f"highest common mode {mode or 'none'}")
-    return mode, heard.lapm, heard
+    return mode, heard.lapm
 
 
-def _fallbacks(run: _Run, picked: str | None, jm: V8Offer | None) -> list[str]:
+def _fallbacks(run: _Run, picked: str | None) -> list[str]:
     """The mode V.8 picked, then the lower modes both have, best first."""
     common = run.common()
     if picked is None:
@@ -487,30 +487,12 @@ def _train_v32(run: _Run, carrier: str, snr: float) -> Agreement | None:
     run.t += V32_AC_AA + 2 * latency
     run.step(ANSWERER, "S S-bar TRN", "equaliser training (answerer)")
     run.t += V32_HALF + latency
-    run.step(
-        ANSWERER,
-        "R1",
-        "rates the answerer can receive",
-        word=training.r1,
-        rates=tuple(sorted(v32bis.word_rates(training.r1))),
-    )
+    _rate_word(run, ANSWERER, "R1", "rates the answerer can receive", training.r1)
     run.step(CALLER, "S S-bar TRN", "equaliser training (caller)")
     run.t += V32_HALF + latency
-    run.step(
-        CALLER,
-        "R2",
-        "rates the caller can receive",
-        word=training.r2,
-        rates=tuple(sorted(v32bis.word_rates(training.r2))),
-    )
+    _rate_word(run, CALLER, "R2", "rates the caller can receive", training.r2)
     run.t += V32_RWORD + latency
-    run.step(
-        ANSWERER,
-        "R3",
-        "common rates",
-        word=training.r3,
-        rates=tuple(sorted(v32bis.word_rates(training.r3))),
-    )
+    _rate_word(run, ANSWERER, "R3", "common rates", training.r3)
     if training.rate is None:
         return None
     run.t += V32_RWORD + latency
@@ -518,6 +500,10 @@ def _train_v32(run: _Run, carrier: str, snr: float) -> Agreement | None:
     name = "V.32bis" if carrier == "V32B" else "V.32"
     run.step(ANSWERER, "trained", f"{name} {training.rate}", rates=(training.rate,) * 2)
     return Agreement(carrier, training.rate, training.rate)
+
+
+def _rate_word(run: _Run, by: str, name: str, detail: str, word: int) -> None:
+    run.step(by, name, detail, word=word, rates=tuple(sorted(v32bis.word_rates(word))))
 
 
 def _upto(rates: tuple[int, ...], caps: LineCaps) -> tuple[int, ...]:
