@@ -107,7 +107,10 @@ class DataPath:
     def _refill(self, now: float) -> float:
         rate = self.rate
         burst = max(1.0, rate * PACE_SLICE)
-        self._credit = min(burst, self._credit + (now - self._credit_at) * rate)
+        # A timer on a real loop fires a little late; while bytes wait, the credit for
+        # that lateness is kept (up to a second slice), or every slice would lose it.
+        cap = 2 * burst if self.to_line else burst
+        self._credit = min(cap, self._credit + (now - self._credit_at) * rate)
         self._credit_at = now
         return self._credit
 
