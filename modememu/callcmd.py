@@ -96,7 +96,7 @@ class _Side:
         )
         self.host.attach(lambda data: None)  # a DTE that reads everything
         self.stamped: list[Stamped] = []
-        world.bus.subscribe(lambda s: self.stamped.append(s) if s.source == name else None)
+        world.bus.subscribe(self.stamped.append, source=name)
 
     def results(self) -> list[ResultCode]:
         return [s.event for s in self.stamped if isinstance(s.event, ResultCode)]

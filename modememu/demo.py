@@ -126,8 +126,6 @@ def _call(
 
     def on_event(stamped: Stamped) -> None:
         event = stamped.event
-        if stamped.source != host.name:
-            return
         if isinstance(event, CallProgress):
             detail = f" {event.detail}" if event.detail else ""
             notes.append(f"  [{stamped.time:7.3f}s line: {event.step}{detail}]")
@@ -142,7 +140,7 @@ def _call(
         elif isinstance(event, CallEnded):
             notes.append(f"  [{stamped.time:7.3f}s call ended: {event.reason}]")
 
-    bus.subscribe(on_event)
+    bus.subscribe(on_event, source=host.name)
     host.from_dte(b"ATE0\r")
     clock.advance(1.0)
     for note, typed, wait in CALL:

@@ -49,6 +49,10 @@ class DataPath:
         self._credit = 0.0
         self._credit_at = now
 
+    def pause(self) -> None:
+        """The sender stops (retraining, carrier lost); buffers and link stay."""
+        self.rate = 0.0
+
     def stop(self) -> bytes:
         """The call is over: forget what was for the line, hand back what was for the DTE."""
         pending = bytes(self.to_dte)

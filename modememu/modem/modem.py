@@ -716,10 +716,9 @@ class Modem:
         call = self._call
         if call is None:
             return
-        if call.agreement is None or call.caps is None:
-            call.line = line  # not trained yet: the new line counts from the next call
-            return
         call.line = line
+        if call.agreement is None or call.caps is None:
+            return  # still training: the handshake already has its line
         new = retrain(call.agreement, *call.caps, line)
         if new is None:
             self._progress("retrain failed", f"nothing trains at {line.snr_db:g} dB")
@@ -728,11 +727,9 @@ class Modem:
         if new == call.agreement:
             self._start_link(new, now)  # same rates; the noise may differ
             return
-        old = call.link
-        assert old is not None
         self._progress("retraining", f"SNR {line.snr_db:g} dB")
         call.agreement = new
-        self.data.start(old, now, 0.0)  # nothing moves while the modems retrain
+        self.data.pause()  # nothing moves while the modems retrain
         self._timers["retrain"] = now + RETRAIN_SECONDS.get(new.carrier, 1.0)
 
     def _retrained(self, now: float) -> None:
@@ -787,7 +784,7 @@ class Modem:
     def _lose_carrier(self, now: float) -> None:
         """The far carrier is gone: hang up after S10 tenths of a second."""
         self._progress("carrier lost")
-        self.data.start(self.link or Link("", 0, 0), now, 0.0)
+        self.data.pause()
         self._timers["carrier"] = now + self.engine.sreg(10) * 0.1
 
     def _hang_up(self, result: Result, reason: str) -> None:

@@ -16,7 +16,7 @@ offer, and replay their steps on their own clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from modememu.events import Event
@@ -648,9 +648,7 @@ def _both(run: _Run, compression: str) -> bool:
 
 
 def _with(a: Agreement, protocol: str, compression: str | None) -> Agreement:
-    return Agreement(
-        a.carrier, a.call_to_answer, a.answer_to_call, protocol, compression, a.symbol_rate
-    )
+    return replace(a, error_control=protocol, compression=compression)
 
 
 # -- retraining ----------------------------------------------------------------------
@@ -670,14 +668,7 @@ def retrain(
     trained = _train(run, a.carrier)
     if trained is None:
         return None
-    return Agreement(
-        trained.carrier,
-        trained.call_to_answer,
-        trained.answer_to_call,
-        a.error_control,
-        a.compression,
-        trained.symbol_rate,
-    )
+    return replace(trained, error_control=a.error_control, compression=a.compression)
 
 
 # -- noise -----------------------------------------------------------------------------
