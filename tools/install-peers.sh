@@ -2,7 +2,9 @@
 # Installs the real programs the tests run against (see README "Tests").
 # Needs root; without it, prints what is missing and leaves it to the tests to fail.
 set -euo pipefail
-PEERS=(ppp picocom tmux socat)
+# ppp: chat; slirp: the PPP/SLIP "ISP" peer; tshark: the capture oracle;
+# gcc + libc6-dev: build the select() shim slirp needs; iproute2: its private network namespace.
+PEERS=(ppp picocom tmux socat slirp tshark gcc libc6-dev iproute2)
 missing=()
 for pkg in "${PEERS[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
