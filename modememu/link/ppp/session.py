@@ -15,12 +15,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
 
 from modememu.link.events import LinkEvent
 from modememu.link.hdlc import DEFAULT_ACCM, HdlcDeframer, encode_frame
 from modememu.link.ppp import fsm
-from modememu.link.ppp.auth import AuthFailed, AuthSucceeded
+from modememu.link.ppp.auth import AuthCore, AuthFailed, AuthSucceeded
 from modememu.link.ppp.chap import ChapAuthenticator, ChapPeer
 from modememu.link.ppp.ipcp import Ipcp, NetworkUp
 from modememu.link.ppp.lcp import EchoTimeout, Lcp, LcpAllow, LcpOptions, LoopedBack
@@ -83,20 +82,6 @@ class LinkEnded(LinkEvent):
     status: int
 
 
-class _AuthCore(Protocol):
-    max_packet: int
-
-    @property
-    def done(self) -> bool: ...
-
-    def start(self, now: float) -> None: ...
-    def receive(self, info: bytes, now: float) -> None: ...
-    def packets_to_send(self) -> list[bytes]: ...
-    def next_event(self) -> LinkEvent | None: ...
-    def get_timer(self) -> float | None: ...
-    def handle_timer(self, now: float) -> None: ...
-
-
 class PppSession:
     """A PPP endpoint on an async serial line (RFC 1661, 1662, 1332, 1334, 1994)."""
 
@@ -121,8 +106,8 @@ class PppSession:
             **self._automaton(),
         )
         self.ipcp = Ipcp(options.ipcp, **self._automaton())
-        self._authenticator: _AuthCore | None = None
-        self._auth_peer: _AuthCore | None = None
+        self._authenticator: AuthCore | None = None
+        self._auth_peer: AuthCore | None = None
         self._send_accm = DEFAULT_ACCM
         self._send_pfc = False
         self._send_acfc = False
@@ -261,8 +246,8 @@ class PppSession:
 
     # -- the engine: collect output, react to layer events ----------------------------------
 
-    def _cores(self) -> list[fsm.ControlProtocol | _AuthCore]:
-        cores: list[fsm.ControlProtocol | _AuthCore] = [self.lcp, self.ipcp]
+    def _cores(self) -> list[fsm.ControlProtocol | AuthCore]:
+        cores: list[fsm.ControlProtocol | AuthCore] = [self.lcp, self.ipcp]
         return cores + [c for c in (self._authenticator, self._auth_peer) if c is not None]
 
     def _pump(self) -> None:
@@ -326,7 +311,7 @@ class PppSession:
                 core.start(self._now)
         self._maybe_network()
 
-    def _new_authenticator(self, protocol: int | None) -> _AuthCore | None:
+    def _new_authenticator(self, protocol: int | None) -> AuthCore | None:
         secrets = self.options.secrets
         if protocol == PAP:
             return PapAuthenticator(secrets)
@@ -336,7 +321,7 @@ class PppSession:
             )
         return None
 
-    def _new_auth_peer(self, protocol: int | None) -> _AuthCore | None:
+    def _new_auth_peer(self, protocol: int | None) -> AuthCore | None:
         o = self.options
         if protocol == PAP:
             return PapPeer(o.user, o.password, restart=o.restart)
