@@ -24,6 +24,8 @@ class Pair:
     to_server: bool = True
     to_client: bool = True
     events: dict[str, list[LinkEvent]] = field(default_factory=lambda: {"client": [], "server": []})
+    # Called with (sender, now, line octets) for everything put on the line: captures.
+    tap: Callable[[str, float, bytes], None] | None = None
 
     @classmethod
     def of(cls, client_words: list[str], server_words: list[str], seed: int = 1) -> Pair:
@@ -44,6 +46,8 @@ class Pair:
             ("server", self.server, self.client, self.to_client),
         ):
             data = session.data_to_send()
+            if data and self.tap is not None:
+                self.tap(name, self.now, data)
             if data and flowing:
                 other.receive_data(data, self.now)
             moved = moved or bool(data)

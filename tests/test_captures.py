@@ -16,7 +16,6 @@ from modememu.capture.pcap import (
     PppPcapWriter,
     SlipPcapWriter,
     expand_frame,
-    hide_pap_password,
     pcap_header,
     pcap_record,
 )
@@ -28,6 +27,7 @@ from modememu.capture.pppdump import (
 )
 from modememu.link import hdlc
 from modememu.link.ppp import wire
+from modememu.link.ppp.pap import hide_password
 from modememu.link.ppp.wire import Option, build_packet, encode_options
 
 START = 1_700_000_000.0
@@ -148,7 +148,7 @@ def test_ppp_writer_normalizes_frames_and_marks_direction() -> None:
 
 def test_pap_passwords_never_reach_a_pcap() -> None:
     request = pap_request(7, b"dialer", PASSWORD)
-    hidden = hide_pap_password(request)
+    hidden = hide_password(request)
     assert PASSWORD not in hidden and len(hidden) == len(request)
     assert hidden.endswith(b"\x06******")
     stream = io.BytesIO()
@@ -158,9 +158,9 @@ def test_pap_passwords_never_reach_a_pcap() -> None:
     writer.frame(3.0, True, b"\xc0\x23" + request[:4] + b"\x06dialer\x09" + PASSWORD)  # overrun
     assert PASSWORD not in stream.getvalue()
     ack = build_packet(2, 7, b"\x02ok")
-    assert hide_pap_password(ack) == ack
-    assert hide_pap_password(b"\x01") == b"\x01"
-    assert hide_pap_password(b"\x01\x01\x00\x05\x09") == b"\x01\x01\x00\x05\x09"
+    assert hide_password(ack) == ack
+    assert hide_password(b"\x01") == b"\x01"
+    assert hide_password(b"\x01\x01\x00\x05\x09") == b"\x01\x01\x00\x05\x09"
 
 
 def test_pppdump_records_follow_pppd() -> None:
@@ -175,7 +175,7 @@ def test_pppdump_records_follow_pppd() -> None:
     assert data_records(False, b"ab") == b"\x02\x00\x02ab"
 
     stream = io.BytesIO()
-    writer = PppdumpWriter(stream, START + 0.75)  # the clock starts at the whole second
+    writer = PppdumpWriter(stream, START + 0.75, hide_passwords=False)  # clock from the whole second
     writer.data(START + 0.75, True, b"x")  # 7 tenths after START
     writer.data(START + 0.79, False, b"y")  # same tenth: no step
     writer.data(START + 0.5, True, b"z")  # backwards: no step, not followed

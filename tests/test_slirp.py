@@ -19,6 +19,12 @@ from slirprig import CLIENT, HOST, SlirpRig
 
 from modememu.link import hdlc, slip
 from modememu.link.hdlc import HdlcDeframer, HdlcFrame
+from modememu.link.ppp.fsm import State
+from modememu.link.ppp.ipcp import NetworkUp
+from modememu.link.ppp.options import parse_words
+from modememu.link.ppp.printer import log_line
+from modememu.link.ppp.session import Phase, PppFrame, PppSession
+from modememu.link.ppp.wire import CCP, LCP, PROT_REJ
 
 TIMEOUT = 30.0  # per wait; slirp answers in milliseconds
 # slirp's ISN (BSD 4.4's): tcp_iss starts at 1 and grows by TCP_ISSINCR/2 = 64000 per
@@ -31,7 +37,6 @@ VECTOR_SYN = bytes.fromhex(
     "4500002c00014000400622bb0a00020f0a000202c000005012345678000000006002ffff57190000020405b4"
 )
 
-LCP = hdlc.LCP
 CONF_REQ, CONF_ACK = 1, 2
 OPT_MRU, OPT_ASYNCMAP, OPT_MAGIC, OPT_PFC, OPT_ACFC = 1, 2, 5, 7, 8
 
@@ -224,3 +229,53 @@ def test_ppp_slirp_opens_with_its_lcp_request(tmp_path: Path) -> None:
         assert rig.pump(core, lambda: bool(core.lcp(CONF_ACK)), TIMEOUT), rig.stderr_text()
         assert core.lcp(CONF_ACK)[0].info == bytes([CONF_ACK]) + ours[1:]
         assert rig.alive
+
+
+# -- a modememu PPP session against slirp -------------------------------------------
+
+
+@pytest.mark.peer
+def test_ppp_session_negotiates_with_slirp_and_a_syn_gets_through(tmp_path: Path) -> None:
+    # pppd's way to dial slirp: ask for an address, and name slirp's (it proposes 0.0.0.0).
+    session = PppSession(parse_words(["noipdefault", f":{HOST}"]), seed=7)
+    events: list[object] = []
+
+    def running() -> bool:
+        while (event := session.next_event()) is not None:
+            events.append(event)
+        return session.phase is Phase.RUNNING or session.ended is not None
+
+    with SlirpRig("ppp", tmp_path) as rig:
+        session.open(time.monotonic())
+        assert rig.pump(session, running, TIMEOUT), rig.stderr_text()
+        assert session.lcp.state is State.OPENED and session.ipcp.state is State.OPENED
+        assert (session.local_address, session.remote_address) == (CLIENT, HOST)
+        assert NetworkUp(CLIENT, HOST, ()) in events
+
+        sport, isn = 40001, 0x01020304
+        session.send_ip(syn(CLIENT, sport, HOST, rig.port, isn), time.monotonic())
+        answers: list[bytes] = []
+
+        def answered() -> bool:
+            running()
+            while (datagram := session.next_datagram()) is not None:
+                answers.append(datagram)
+            return bool(answers)
+
+        assert rig.pump(session, answered, TIMEOUT), rig.stderr_text()
+        reply = parse_tcp(answers[0])
+        assert (reply.src, reply.sport, reply.dst, reply.dport) == (HOST, rig.port, CLIENT, sport)
+        assert reply.flags & (SYN | ACK) == SYN | ACK and reply.ack == isn + 1
+        assert reply.ip_checksum_ok and reply.tcp_checksum_ok
+        assert rig.wait_accepted(TIMEOUT), "slirp never connected to 127.0.0.1"
+        assert rig.alive
+
+    frames = [e for e in events if isinstance(e, PppFrame)]
+    log = [log_line(f.sent, f.protocol, f.info) for f in frames]
+    # slirp's CCP got an LCP Protocol-Reject, as pppd without compression answers it.
+    assert any(f.protocol == CCP and not f.sent for f in frames), log
+    assert any(f.sent and f.protocol == LCP and f.info[0] == PROT_REJ for f in frames), log
+    assert any(
+        line.startswith("rcvd [IPCP ConfNak") and "<addr 10.0.2.15>" in line for line in log
+    ), log
+    assert any(line.startswith("sent [IPCP ConfRej") and "compress VJ" in line for line in log), log

@@ -23,6 +23,7 @@ import struct
 from typing import Protocol
 
 from modememu.link.ppp import wire
+from modememu.link.ppp.pap import hide_password
 
 LINKTYPE_RAW = 101
 LINKTYPE_PPP_WITH_DIR = 204
@@ -78,22 +79,6 @@ def expand_frame(frame: bytes) -> bytes:
     return _ADDRESS_CONTROL + body
 
 
-def hide_pap_password(info: bytes) -> bytes:
-    """A PAP packet with its Authenticate-Request password replaced by `*`s; others unchanged.
-
-    The Length field is not trusted: a password that runs into the padding is
-    hidden there too.
-    """
-    if info[:1] != b"\x01" or len(info) <= wire.HEADER:
-        return info
-    body = info[wire.HEADER :]
-    start = body[0] + 2  # after Peer-ID-Length, Peer-ID and Passwd-Length
-    if start > len(body):
-        return info
-    end = min(start + body[start - 1], len(body))
-    return info[: wire.HEADER + start] + b"*" * (end - start) + body[end:]
-
-
 def ppp_with_dir(sent: bool, frame: bytes) -> bytes:
     """A link type 204 record body: the direction octet and the frame."""
     return (_SENT if sent else _RECEIVED) + frame
@@ -121,13 +106,13 @@ class PppPcapWriter(_PcapWriter):
         """A de-stuffed frame without FCS, compressed (ACFC/PFC) or not."""
         frame = expand_frame(frame)
         if frame[2:4] == _PAP:
-            frame = frame[:4] + hide_pap_password(frame[4:])
+            frame = frame[:4] + hide_password(frame[4:])
         self._record(time, ppp_with_dir(sent, frame))
 
     def packet(self, time: float, sent: bool, protocol: int, info: bytes) -> None:
         """A packet as the session sees it (an HdlcFrame's protocol and info)."""
         if protocol == wire.PAP:
-            info = hide_pap_password(info)
+            info = hide_password(info)
         self._record(time, ppp_with_dir(sent, ppp_frame(protocol, info)))
 
 

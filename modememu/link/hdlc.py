@@ -240,6 +240,13 @@ def _unescape(raw: bytes) -> bytes:
     return lanes.decode("utf-16-le").encode("latin-1", "ignore")
 
 
+def unescape(raw: bytes) -> bytes:
+    """Undo transparency on the octets between two flags (a capture's view of a frame)."""
+    if _trailing_escape(raw):
+        raw = raw[:-1]
+    return _unescape(raw)
+
+
 @dataclass(frozen=True, slots=True)
 class HdlcFrame:
     """A received PPP frame with a good FCS."""

@@ -153,3 +153,19 @@ class PapAuthenticator(AuthCore):
             self._succeed(AUTHENTICATOR, name, LOGIN_OK.decode())
         else:
             self._fail(AUTHENTICATOR, name, _peer_failed(name))
+
+
+def hide_password(info: bytes) -> bytes:
+    """A PAP packet with its Authenticate-Request password replaced by `*`s; others unchanged.
+
+    The Length field is not trusted: a password that runs into the padding is
+    hidden there too.
+    """
+    if info[:1] != b"\x01" or len(info) <= wire.HEADER:
+        return info
+    body = info[wire.HEADER :]
+    start = body[0] + 2  # after Peer-ID-Length, Peer-ID and Passwd-Length
+    if start > len(body):
+        return info
+    end = min(start + body[start - 1], len(body))
+    return info[: wire.HEADER + start] + b"*" * (end - start) + body[end:]

@@ -26,7 +26,7 @@ from modememu.link.ppp.lcp import EchoTimeout, Lcp, LcpAllow, LcpOptions, Looped
 from modememu.link.ppp.options import CHAP as REQUIRE_CHAP
 from modememu.link.ppp.options import PAP as REQUIRE_PAP
 from modememu.link.ppp.options import PppOptions
-from modememu.link.ppp.pap import PapAuthenticator, PapPeer
+from modememu.link.ppp.pap import PapAuthenticator, PapPeer, hide_password
 from modememu.link.ppp.wire import CHAP, IP, IPCP, LCP, LQR, PAP
 
 # pppd's exit statuses (pppd.8, EXIT STATUS).
@@ -208,7 +208,7 @@ class PppSession:
     # -- receiving frames ------------------------------------------------------------------
 
     def _frame(self, protocol: int, info: bytes) -> None:
-        self._events.append(PppFrame(False, protocol, _redacted(protocol, info)))
+        self._events.append(_seen(False, protocol, info))
         if protocol == LCP:
             self.lcp.receive(info, self._now)
         elif not self.lcp.opened:
@@ -376,7 +376,7 @@ class PppSession:
     # -- sending ----------------------------------------------------------------------------
 
     def _send(self, protocol: int, info: bytes) -> None:
-        self._events.append(PppFrame(True, protocol, _redacted(protocol, info)))
+        self._events.append(_seen(True, protocol, info))
         self._out.append(
             encode_frame(
                 protocol, info, accm=self._send_accm, acfc=self._send_acfc, pfc=self._send_pfc
@@ -395,14 +395,6 @@ def _protocol_of(core: object) -> int:
     return PAP if isinstance(core, PapAuthenticator | PapPeer) else CHAP
 
 
-def _redacted(protocol: int, info: bytes) -> bytes:
-    """A PAP Authenticate-Request with its password replaced by asterisks of equal length."""
-    if protocol != PAP or len(info) < 5 or info[0] != 1:
-        return info
-    user_end = 5 + info[4]
-    if user_end >= len(info):
-        return info
-    size = info[user_end]
-    start = user_end + 1
-    end = min(start + size, len(info))
-    return info[:start] + b"*" * (end - start) + info[end:]
+def _seen(sent: bool, protocol: int, info: bytes) -> PppFrame:
+    """The event for a frame, a PAP password blanked so no subscriber ever holds it."""
+    return PppFrame(sent, protocol, hide_password(info) if protocol == PAP else info)
