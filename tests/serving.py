@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import serial
@@ -18,14 +19,18 @@ import serial
 PROFILE = "usr-courier-v34"
 
 
+def unavailable(message: str) -> NoReturn:
+    """A missing prerequisite: fails under CI=true (peers must run there), skips elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require(program: str) -> str:
     """The program's path; a missing peer fails under CI=true and skips elsewhere."""
     path = shutil.which(program)
     if path is None:
-        message = f"peer program {program!r} is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"peer program {program!r} is not installed (tools/install-peers.sh)")
     return path
 
 

@@ -75,7 +75,7 @@ from types import TracebackType
 from typing import Literal, NoReturn, Protocol
 
 import pytest
-from serving import require
+from serving import require, unavailable
 
 Mode = Literal["slip", "ppp"]
 
@@ -137,13 +137,6 @@ class PumpableCore(Protocol):
     def get_timer(self) -> float | None: ...
 
     def handle_timer(self, now: float) -> None: ...
-
-
-def unavailable(message: str) -> NoReturn:
-    """A missing prerequisite: fails under CI=true (peers must run there), skips elsewhere."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def build_shim(source: Path = SHIM_SOURCE) -> Path:

@@ -175,7 +175,8 @@ def test_pppdump_records_follow_pppd() -> None:
     assert data_records(False, b"ab") == b"\x02\x00\x02ab"
 
     stream = io.BytesIO()
-    writer = PppdumpWriter(stream, START + 0.75, hide_passwords=False)  # clock from the whole second
+    # No password hiding: these octets are not frames. The clock starts at the whole second.
+    writer = PppdumpWriter(stream, START + 0.75, hide_passwords=False)
     writer.data(START + 0.75, True, b"x")  # 7 tenths after START
     writer.data(START + 0.79, False, b"y")  # same tenth: no step
     writer.data(START + 0.5, True, b"z")  # backwards: no step, not followed

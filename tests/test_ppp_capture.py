@@ -6,14 +6,14 @@ import re
 from pathlib import Path
 
 import pytest
+from handbuilt import syn
+from pppair import Pair
 from tshark import decode, problems
 
-from handbuilt import syn
 from modememu.capture.pcap import PppPcapWriter
 from modememu.capture.pppdump import PppdumpWriter
 from modememu.link.ppp.printer import log_line
 from modememu.link.ppp.session import PppFrame
-from pppair import Pair
 
 CLIENT = ["noipdefault", "usepeerdns", "user", "alice", "password", "wonderland"]
 SERVER = ["10.0.2.2:10.0.2.15", "ms-dns", "10.0.2.3", "secret", "alice:wonderland"]

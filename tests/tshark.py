@@ -10,12 +10,10 @@ option is chosen from the file's first octet.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from serving import require
 
 PROBLEM_FILTER = (
     '_ws.malformed || _ws.expert.severity >= "Error" || ppp.fcs.status == "Bad"'
@@ -50,17 +48,6 @@ CHECK_FCS = ("-o", "ppp.fcs_type:16-Bit")
 PPPDUMP_START = 0x07  # a pppd record file starts with its start-time record
 TIMEOUT = 60
 _NOISE = ("Running as user",)  # tshark's warning when run as root
-
-
-def require(program: str) -> str:
-    """The program's path; a missing peer fails under CI=true and skips elsewhere."""
-    path = shutil.which(program)
-    if path is None:
-        message = f"peer program {program!r} is not installed (tools/install-peers.sh)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def require_tshark() -> str:

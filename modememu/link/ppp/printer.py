@@ -164,6 +164,29 @@ def _endpoint(cls: int, value: bytes) -> str:
     return name + ":" + value.hex(separator)
 
 
+_Describe = Callable[[bytes, int, int, int, int], tuple[str, int]]
+
+
+def _option_list(
+    pkt: bytes, at: int, left: int, describe: _Describe, out: list[str]
+) -> tuple[int, int]:
+    """Configure-* options as pppd prints them: ` <text hex>` each, up to a bad length.
+
+    `describe(pkt, at, kind, size, end)` gives an option's text and where pppd's
+    pointer stopped; IPCP's may run past a short option (pppd reads ms-dns blind).
+    """
+    while left >= 2:
+        kind, size = _take(pkt, at, 2)
+        if size < 2 or size > left:
+            break
+        left -= size
+        end = at + size
+        text, at = describe(pkt, at, kind, size, end)
+        out.append(f" <{text}{_hex(_take(pkt, at, end - at)) if at < end else ''}>")
+        at = max(at, end)
+    return at, left
+
+
 def _lcp_option(pkt: bytes, at: int, kind: int, size: int, end: int) -> tuple[str, int]:
     """The text pppd prints for one LCP option and where its octet pointer stops."""
     if kind == 1 and size == 4:
@@ -212,15 +235,7 @@ def _lcp(pkt: bytes) -> tuple[str, int]:
     out = [_code(code, ident, _LCP_CODES)]
     at, left = wire.HEADER, length - wire.HEADER
     if wire.CONF_REQ <= code <= wire.CONF_REJ:
-        while left >= 2:
-            kind, size = pkt[at], pkt[at + 1]
-            if size < 2 or size > left:
-                break
-            left -= size
-            end = at + size
-            text, at = _lcp_option(pkt, at, kind, size, end)
-            out.append(f" <{text}{_hex(pkt[at:end])}>")
-            at = end
+        at, left = _option_list(pkt, at, left, _lcp_option, out)
     elif code in (wire.TERM_REQ, wire.TERM_ACK):
         if left > 0 and 0x20 <= pkt[at] < 0x7F:
             out.append(" " + _string(pkt[at : at + left]))
@@ -247,7 +262,7 @@ def _lcp(pkt: bytes) -> tuple[str, int]:
 # -- IPCP ------------------------------------------------------------------------
 
 
-def _ipcp_option(pkt: bytes, at: int, kind: int, size: int) -> tuple[str, int]:
+def _ipcp_option(pkt: bytes, at: int, kind: int, size: int, end: int) -> tuple[str, int]:
     if kind == 1 and size == 10:
         return f"addrs {_ip(pkt, at + 2)} {_ip(pkt, at + 6)}", at + 10
     if kind == 2 and size >= 4:
@@ -272,15 +287,7 @@ def _ipcp(pkt: bytes) -> tuple[str, int]:
     out = [_code(code, ident, _IPCP_CODES)]
     at, left = wire.HEADER, length - wire.HEADER
     if wire.CONF_REQ <= code <= wire.CONF_REJ:
-        while left >= 2:
-            kind, size = _take(pkt, at, 2)  # `at` may have run past a short ms-dns
-            if size < 2 or size > left:
-                break
-            left -= size
-            end = at + size
-            text, at = _ipcp_option(pkt, at, kind, size)
-            out.append(f" <{text}{_hex(_take(pkt, at, end - at)) if at < end else ''}>")
-            at = max(at, end)
+        at, left = _option_list(pkt, at, left, _ipcp_option, out)
     elif code in (wire.TERM_REQ, wire.TERM_ACK) and left > 0 and 0x20 <= pkt[at] < 0x7F:
         out.append(" " + _string(pkt[at : at + left]))
         at, left = at + left, 0
@@ -350,7 +357,7 @@ def _mppe(value: bytes) -> str:
     return text + (" (" + value.hex(" ") + ")" if unknown else "")
 
 
-def _ccp_option(pkt: bytes, at: int, kind: int, size: int) -> tuple[str, int]:
+def _ccp_option(pkt: bytes, at: int, kind: int, size: int, end: int) -> tuple[str, int]:
     if kind == 18 and size >= 6:
         return _mppe(pkt[at + 2 : at + 6]), at + 6
     if kind in (26, 24) and size >= 4:  # Deflate, and the draft's old number
@@ -377,15 +384,7 @@ def _ccp(pkt: bytes) -> tuple[str, int]:
     out = [_code(code, ident, _CCP_CODES)]
     at, left = wire.HEADER, length - wire.HEADER
     if wire.CONF_REQ <= code <= wire.CONF_REJ:
-        while left >= 2:
-            kind, size = pkt[at], pkt[at + 1]
-            if size < 2 or size > left:
-                break
-            left -= size
-            end = at + size
-            text, at = _ccp_option(pkt, at, kind, size)
-            out.append(f" <{text}{_hex(pkt[at:end])}>")
-            at = end
+        at, left = _option_list(pkt, at, left, _ccp_option, out)
     elif code in (wire.TERM_REQ, wire.TERM_ACK) and left > 0 and 0x20 <= pkt[at] < 0x7F:
         out.append(_string(pkt[at : at + left]))  # no space: pppd's own quirk
         at, left = at + left, 0
