@@ -27,7 +27,6 @@ from modememu.link.ppp.wire import (
     CONF_REJ,
     CONF_REQ,
     HEADER,
-    PROTOCOL_NAMES,
     TERM_ACK,
     TERM_REQ,
     parse_options,
@@ -526,7 +525,3 @@ def _terminated_by_peer(name: str, data: bytes) -> str:
     text = data.decode("latin-1")
     printable = "".join(c for c in text if c.isprintable())
     return f"{name} terminated by peer ({printable})" if printable else f"{name} terminated by peer"
-
-
-def protocol_name(protocol: int) -> str:
-    return PROTOCOL_NAMES.get(protocol, f"0x{protocol:04x}")

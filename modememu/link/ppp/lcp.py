@@ -143,7 +143,6 @@ class Lcp(ControlProtocol):
         self.got = want
         self.his = LcpOptions()
         self.looped = False
-        self.rejected_protocols: list[int] = []
         self._magic_naks = 0
         self._echo = _Echo(echo_interval, echo_failure)
         self._echo_request: tuple[int, bytes] = (0, b"")
@@ -173,7 +172,8 @@ class Lcp(ControlProtocol):
             elif option.type == ACCM and value is not None and got.accm is not None:
                 got = replace(got, accm=None if treat_as_reject else got.accm | value)
             elif option.type == AUTH and got.auth is not None:
-                auth = None if treat_as_reject else _auth_choice(option, self.want)
+                # We require one method: whatever the peer suggests, we keep asking for it.
+                auth = None if treat_as_reject else self.want.auth
                 got = replace(got, auth=auth)
             elif option.type == MAGIC and value is not None and got.magic is not None:
                 self._magic_naks += 1
@@ -283,7 +283,6 @@ class Lcp(ControlProtocol):
                 self.finish_reason = "Protocol-Reject for LCP"
                 self.protocol_rejected(self._now)
                 return
-            self.rejected_protocols.append(protocol)
             self._events.append(ProtocolRejected(protocol))
         elif code == ECHO_REQ:
             self._echo_request = (ident, data[4:])
@@ -343,12 +342,6 @@ def _auth_option(protocol: int) -> Option:
     if protocol == CHAP:
         return Option(AUTH, _U16.pack(CHAP) + bytes([CHAP_MD5]))
     return Option(AUTH, _U16.pack(PAP))
-
-
-def _auth_choice(nak: Option, want: LcpOptions) -> int | None:
-    """After a Nak of our Auth-Protocol: the suggested one if we may require it, else keep."""
-    suggested = _U16.unpack_from(nak.data)[0] if len(nak.data) >= 2 else None
-    return suggested if suggested in (PAP, CHAP) and suggested == want.auth else want.auth
 
 
 def _options_of(options: LcpOptions) -> list[Option]:
