@@ -182,6 +182,12 @@ def test_fcs_matches_the_bitwise_reference(data: bytes, init: int) -> None:
 # -- sending ---------------------------------------------------------------------
 
 
+@given(st.integers(0, 255), st.integers(0, 0xFFFF))
+def test_a_crc_step_run_backwards_is_undone_by_running_it_forwards(octet: int, output: int) -> None:
+    before = hdlc._register_before(octet, output)
+    assert hdlc.fcs16(bytes([octet]), before ^ 0xFFFF) ^ 0xFFFF == output
+
+
 def test_known_lcp_confreq_bytes() -> None:
     assert encode_frame(hdlc.LCP, CONFREQ_INFO) == CONFREQ_WIRE
 
@@ -503,6 +509,68 @@ def test_round_trip(
     lcp = protocol == hdlc.LCP
     assert frames == [HdlcFrame(protocol, info, not acfc or lcp, pfc and protocol < 0x100)]
     assert drain_events(deframer) == []
+
+
+@settings(max_examples=300)
+@given(
+    protocol=PROTOCOLS | st.sampled_from([0x007D, 0x7D7F & ~0x0100]),
+    info=st.binary(max_size=300),
+    accm=st.sampled_from([0, 0xFFFFFFFF, 0x000A0000]) | st.integers(0, 0xFFFFFFFF),
+    acfc=st.booleans(),
+    pfc=st.booleans(),
+    extra=EXTRA,
+    leading_flag=st.booleans(),
+)
+def test_frames_match_the_reference_octet_for_octet(
+    *,
+    protocol: int,
+    info: bytes,
+    accm: int,
+    acfc: bool,
+    pfc: bool,
+    extra: bytes,
+    leading_flag: bool,
+) -> None:
+    # The sender escapes a cached header, the information and the FCS apart;
+    # the line must still read as RFC 1662 frames the whole body at once.
+    if protocol == hdlc.LCP:
+        acfc = False
+        accm = 0xFFFFFFFF if info[:1] and info[0] in range(1, 8) else accm
+    address_control = b"" if acfc else b"\xff\x03"
+    field = bytes([protocol]) if pfc and protocol < 0x100 else protocol.to_bytes(2, "big")
+    body = address_control + field + info
+    fcs = (slow_fcs16(body) ^ 0xFFFF).to_bytes(2, "little")
+    expected = slow_escape(body + fcs, accm, extra) + b"\x7e"
+    wire = encode_frame(
+        protocol, info, accm=accm, acfc=acfc, pfc=pfc, escape=extra, leading_flag=leading_flag
+    )
+    assert wire == (b"\x7e" + expected if leading_flag else expected)
+
+
+def _with_fcs_octet(octet: int) -> bytes:
+    """An information field whose FCS has `octet` among its two octets."""
+    for n in range(100_000):
+        info = n.to_bytes(3, "big") + b"\x7d\x7e"  # escaped in the information too
+        if octet in (hdlc.fcs16(b"\xff\x03\x00\x21" + info) ^ 0xFFFF).to_bytes(2, "little"):
+            return info
+    raise AssertionError("no such field")
+
+
+@pytest.mark.parametrize("octet", [0x7D, 0x7E])
+def test_an_escaped_fcs_octet_survives_the_one_frame_path(octet: int) -> None:
+    info = _with_fcs_octet(octet)
+    wire = encode_frame(IP, info, accm=0)
+    assert wire.count(b"\x7d") == 3  # two in the information, one in the FCS
+    assert deframe(wire, recv_accm=0) == ([HdlcFrame(IP, info)], [])
+    assert deframe(wire[:4], wire[4:], recv_accm=0) == ([HdlcFrame(IP, info)], [])
+
+
+def test_the_one_frame_path_checks_the_fcs_with_the_flags_on() -> None:
+    wire = bytearray(encode_frame(IP, b"\x7dpayload", accm=0))
+    wire[-2] ^= 0x01  # the FCS's last octet
+    frames, events = deframe(bytes(wire), recv_accm=0)
+    assert frames == []
+    assert events == [ev.FrameDropped(ev.BAD_FCS, len(wire) - 2)]
 
 
 NOISE = st.one_of(

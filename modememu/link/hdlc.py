@@ -14,6 +14,9 @@ The data path works on whole chunks with C-level bytes operations:
 - FCS: the `fastcrc` package's CRC-16/IBM-SDLC, which is the PPP FCS. It runs at
   several GB/s; `binascii.crc_hqx` over bit-reversed octets gives the same value
   but caps framing at about 130 MB/s (tools/bench_framing.py measures both).
+- Sending: the header is escaped, and its FCS register worked out, once per
+  kind of frame (cached); the FCS is carried on over the information field,
+  which is escaped on its own, and the two FCS octets are escaped by table.
 - Escaping: two `replace` calls when only 7D and 7E need it (ACCM 0), otherwise
   two translated lanes interleaved by slice assignment, with 7E as a filler that
   one `translate(delete=)` removes.
@@ -24,9 +27,10 @@ The data path works on whole chunks with C-level bytes operations:
   second lane so that a UTF-16 decode plus a Latin-1 encode (errors ignored)
   deletes them.
 - Receiving: a chunk that is exactly one frame, 7E to 7E (a `find` for a flag
-  between them comes back empty), is un-escaped with its flags on, and a frame
-  with the usual header is delivered straight from that bytearray: the header
-  and FCS are cut off in place, so the information field is copied once.
+  between them comes back empty), is un-escaped and its FCS checked with its
+  flags on, and a frame with the usual header is delivered straight from that
+  buffer: the header and FCS are cut off in place, so the information field is
+  copied once.
 
 Receiving follows Linux `ppp_async` and pppdump: a frame ending in 7D 7E is an
 "aborted packet", fewer than 3 octets a "short packet", a bad residue "bad FCS",
@@ -41,8 +45,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 from fastcrc import crc16
 
@@ -87,6 +93,26 @@ _FEW_CHARS = 6  # send maps with up to this many characters escape by replace
 _NOT_ESCAPABLE = frozenset(range(0x20, 0x40)) | {0x5E}  # pppd `escape` refuses these
 
 
+def _register_before(octet: int, output: int) -> int:
+    """The checksum value that `octet` turns into `output`: one CRC step run backwards.
+
+    The register is the reported value XOR FFFF; a step XORs the octet in, then
+    shifts right eight times, XORing in 8408 after each 1 shifted out. Run
+    backwards, a set top bit says a 1 was shifted out.
+    """
+    register = output ^ 0xFFFF
+    for _ in range(8):
+        register = (register ^ 0x8408) << 1 | 1 if register & 0x8000 else register << 1
+    return (register ^ octet) ^ 0xFFFF
+
+
+# Checking a frame with its flags on saves cutting them off: started from
+# _BEFORE_FLAG, the opening flag brings the FCS to its usual start, and the
+# closing flag takes the good residue to _GOOD_FLAGGED.
+_BEFORE_FLAG = _register_before(FLAG, int(_sdlc(b"")))
+_GOOD_FLAGGED = int(_sdlc(_FLAG, _GOOD_SENT))
+
+
 def fcs16(data: bytes, fcs: int = INIT_FCS) -> int:
     """RFC 1662 `pppfcs16`: the FCS register after `data`, starting from `fcs`.
 
@@ -108,9 +134,12 @@ def _fcs_good(frame: bytes | bytearray) -> bool:
 
 
 class _Escaper:
-    """Transparency for one send map: 7D, 7E and the map's characters become 7D, c ^ 0x20."""
+    """Transparency for one send map: 7D, 7E and the map's characters become 7D, c ^ 0x20.
 
-    __slots__ = ("_even", "_few", "_odd", "_pairs")
+    `escape(data)` escapes a chunk; `octet[c]` is one octet escaped (for the FCS).
+    """
+
+    __slots__ = ("_even", "_odd", "_pairs", "escape", "octet")
 
     def __init__(self, chars: frozenset[int]) -> None:
         # Replacing one character after another works when no replacement puts
@@ -118,22 +147,34 @@ class _Escaper:
         # be in the map (pppd's `escape 41,61` would be such a map).
         order = [ESCAPE, *sorted(chars - {ESCAPE})]
         self._pairs = [(bytes([c]), bytes([ESCAPE, c ^ TRANS])) for c in order]
-        self._few = len(order) <= _FEW_CHARS and not any(c ^ TRANS in chars for c in chars)
+        self.escape: Callable[[bytes], bytes | bytearray]
+        if chars == {ESCAPE, FLAG}:  # ACCM 0, what pppd asks for: the common case
+            self.escape = _escape_flags
+        elif len(order) <= _FEW_CHARS and not any(c ^ TRANS in chars for c in chars):
+            self.escape = self._replace
+        else:
+            self.escape = self._lanes
         # Lanes: each octet c becomes (7D, c ^ 0x20) or (c, 7E); no escaped value
         # is 7E (0x5E is never in the map) and 7E itself is always escaped, so
         # every 7E left is a filler.
         self._even = bytes(ESCAPE if c in chars else c for c in range(256))
         self._odd = bytes(c ^ TRANS if c in chars else FLAG for c in range(256))
+        self.octet = [bytes([ESCAPE, c ^ TRANS]) if c in chars else bytes([c]) for c in range(256)]
 
-    def __call__(self, data: bytes) -> bytes | bytearray:
-        if self._few:
-            for char, escaped in self._pairs:
-                data = data.replace(char, escaped)
-            return data
+    def _replace(self, data: bytes) -> bytes:
+        for char, escaped in self._pairs:
+            data = data.replace(char, escaped)
+        return data
+
+    def _lanes(self, data: bytes) -> bytearray:
         lanes = bytearray(2 * len(data))
         lanes[0::2] = data.translate(self._even)
         lanes[1::2] = data.translate(self._odd)
         return lanes.translate(None, _FLAG)
+
+
+def _escape_flags(data: bytes) -> bytes:
+    return data.replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
 
 
 @lru_cache(maxsize=64)
@@ -147,12 +188,29 @@ def _escaper(accm: int, escape: bytes) -> _Escaper:
     return _Escaper(frozenset(chars))
 
 
-@lru_cache(maxsize=256)
 def _header(protocol: int, acfc: bool, pfc: bool) -> bytes:
     if not 0 <= protocol <= 0xFFFF or protocol & 0x0101 != 0x0001:
         raise ValueError(f"not a PPP protocol number (odd, high octet even): {protocol:#x}")
     field = bytes([protocol]) if pfc and protocol < 0x100 else protocol.to_bytes(2, "big")
     return field if acfc else _ADDRESS_CONTROL + field
+
+
+@dataclass(frozen=True, slots=True)
+class _Sender:
+    """What one kind of frame starts with, worked out once: see `_sender`."""
+
+    escaper: _Escaper
+    head: bytes  # the header, escaped
+    flagged_head: bytes  # the same after an opening flag
+    fcs: int  # the FCS register after the header, as the checksum function reports it
+
+
+@lru_cache(maxsize=256)
+def _sender(protocol: int, acfc: bool, pfc: bool, accm: int, escape: bytes) -> _Sender:
+    escaper = _escaper(accm, escape)
+    header = _header(protocol, acfc, pfc)
+    head = bytes(escaper.escape(header))
+    return _Sender(escaper, head, _FLAG + head, int(_sdlc(header)))
 
 
 def escape_octets(data: bytes, accm: int = DEFAULT_ACCM, escape: bytes = b"") -> bytes:
@@ -162,7 +220,7 @@ def escape_octets(data: bytes, accm: int = DEFAULT_ACCM, escape: bytes = b"") ->
     names more octets to escape, like pppd's `escape` option (not 0x20-0x3f or
     0x5e). 7D and 7E are always escaped.
     """
-    return bytes(_escaper(accm, escape)(data))
+    return bytes(_escaper(accm, escape).escape(data))
 
 
 def encode_raw(
@@ -177,7 +235,7 @@ def encode_raw(
     No header rules are applied (handy for tests and for sending odd frames on
     purpose); `encode_frame` is the normal way to send.
     """
-    stuffed = _escaper(accm, escape)(body + _fcs_octets(body))
+    stuffed = _escaper(accm, escape).escape(body + _fcs_octets(body))
     return b"".join((_FLAG, stuffed, _FLAG)) if leading_flag else b"".join((stuffed, _FLAG))
 
 
@@ -202,8 +260,19 @@ def encode_frame(
         acfc = False
         if info[:1] and info[0] in _LCP_DEFAULT_CODES:
             accm = DEFAULT_ACCM
-    return encode_raw(
-        _header(protocol, acfc, pfc) + info, accm=accm, escape=escape, leading_flag=leading_flag
+    # The header's escaping and FCS come from a cache; the information field is
+    # escaped on its own and the FCS carried on over it, so it is copied once.
+    sender = _sender(protocol, acfc, pfc, accm, escape)
+    fcs = _sdlc(info, sender.fcs)
+    escaper = sender.escaper
+    return b"".join(
+        (
+            sender.flagged_head if leading_flag else sender.head,
+            escaper.escape(info),
+            escaper.octet[fcs & 0xFF],
+            escaper.octet[fcs >> 8],
+            _FLAG,
+        )
     )
 
 
@@ -286,8 +355,11 @@ _set_protocol, _set_info, _set_address_control, _set_compressed = (
 )
 
 
+_bare_frame = HdlcFrame.__new__
+
+
 def _new_frame(protocol: int, info: bytes, address_control: bool, compressed: bool) -> HdlcFrame:
-    frame = HdlcFrame.__new__(HdlcFrame)
+    frame = _bare_frame(HdlcFrame)
     _set_protocol(frame, protocol)
     _set_info(frame, info)
     _set_address_control(frame, address_control)
@@ -466,29 +538,42 @@ class HdlcDeframer:
             return
         parts = data.split(_ESC, _FEW_ESCAPES)  # as in `_unescape`
         frame: bytes | bytearray
-        if len(parts) > _FEW_ESCAPES and _ESC in parts[-1]:
-            frame = _unescape_lanes(data)[1:-1]
+        if len(parts) == 1:
+            frame = data
+        elif len(parts) > _FEW_ESCAPES and _ESC in parts[-1]:
+            frame = _unescape_lanes(data)
         elif all(parts):  # the first part holds the opening flag
-            frame = _join_flipped(parts)
-            del frame[-1]
-            del frame[0]
-            size = len(frame)
-            if (  # the usual frame, delivered here: FF 03, a two-octet protocol, good FCS
-                6 <= size <= self._limit
-                and frame[0] == ALL_STATIONS
-                and frame[1] == UI
-                and frame[3] & ~frame[2] & 1
-                and _sdlc(frame) == _GOOD_SENT  # `_fcs_good`, inline
-            ):
-                protocol = frame[2] << 8 | frame[3]
-                del frame[-2:]
-                del frame[:4]
-                self.stats.frames += 1
-                self._frames.append(_new_frame(protocol, bytes(frame), True, False))
-                return
+            frame = bytearray().join(parts)  # `_join_flipped`, inline: the hot path
+            at = len(parts[0])
+            for part in islice(parts, 1, None):
+                frame[at] ^= TRANS
+                at += len(part)
         else:
-            frame = _unescape_pairs(data)[1:-1]
-        self._check(frame, len(data) - 2)
+            frame = _unescape_pairs(data)
+        size = len(frame)
+        if (  # the usual frame, delivered here: FF 03, a two-octet protocol, good FCS
+            8 <= size <= self._limit + 2
+            and frame[1] == ALL_STATIONS
+            and frame[2] == UI
+            and frame[4] & ~frame[3] & 1
+            and _sdlc(frame, _BEFORE_FLAG) == _GOOD_FLAGGED
+        ):
+            protocol = frame[3] << 8 | frame[4]
+            if isinstance(frame, bytearray):  # ours to cut down in place: one copy, not two
+                del frame[-3:]
+                del frame[:5]
+                info = bytes(frame)
+            else:
+                info = frame[5:-3]
+            self.stats.frames += 1
+            delivered = _bare_frame(HdlcFrame)  # `_new_frame`, inline
+            _set_protocol(delivered, protocol)
+            _set_info(delivered, info)
+            _set_address_control(delivered, True)
+            _set_compressed(delivered, False)
+            self._frames.append(delivered)
+            return
+        self._check(frame[1:-1], len(data) - 2)
 
     def _feed(self, piece: bytes) -> None:
         """Part of a frame whose closing flag has not arrived yet."""
