@@ -3,8 +3,9 @@
 # Needs root; without it, prints what is missing and leaves it to the tests to fail.
 set -euo pipefail
 # ppp: chat; slirp: the PPP/SLIP "ISP" peer; tshark: the capture oracle;
-# gcc + libc6-dev: build the select() shim slirp needs; iproute2: its private network namespace.
-PEERS=(ppp picocom tmux socat slirp tshark gcc libc6-dev iproute2)
+# gcc + libc6-dev: build the select() shim slirp needs; iproute2: private network namespaces
+# (slirp's, and the kernel TCP behind a TUN device); util-linux: setpriv, to try TUN unprivileged.
+PEERS=(ppp picocom tmux socat slirp tshark gcc libc6-dev iproute2 util-linux)
 missing=()
 for pkg in "${PEERS[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -62,6 +62,7 @@ class NetStack:
         self._next_port = first_port
         self._out: deque[bytes] = deque()
         self._events: deque[ev.NetEvent] = deque()
+        self._names: dict[bytes, str] = {}
         self.dropped = 0
 
     # -- the link side -----------------------------------------------------------
@@ -241,7 +242,7 @@ class NetStack:
         conn = TcpConnection(
             next(self._ids),
             (self.address_text, lport),
-            (format_address(remote), rport),
+            (self._name(remote), rport),
             iss,
             self.config,
             passive=passive,
@@ -279,7 +280,7 @@ class NetStack:
 
     def _record(self, sent: bool, peer: bytes, seg: TcpSegment) -> None:
         ours = f"{self.address_text}:{seg.src_port if sent else seg.dst_port}"
-        theirs = f"{format_address(peer)}:{seg.dst_port if sent else seg.src_port}"
+        theirs = f"{self._name(peer)}:{seg.dst_port if sent else seg.src_port}"
         self._events.append(
             ev.TcpSegmentSeen(
                 sent,
@@ -293,6 +294,13 @@ class NetStack:
                 seg.mss,
             )
         )
+
+    def _name(self, address: bytes) -> str:
+        """Dotted quad of a peer's address, worked out once per peer."""
+        name = self._names.get(address)
+        if name is None:
+            name = self._names[address] = format_address(address)
+        return name
 
     def _drop(self, layer: str, reason: str, length: int) -> None:
         self.dropped += 1
