@@ -1,0 +1,1 @@
+"""TCP: wire format, initial sequence numbers, and the connection machinery."""
