@@ -18,11 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pppair import Pair
 from tshark import decode, problems
 from tunrig import KERNEL, US, KernelNamespace
 
 from modememu.capture.pcap import SlipPcapWriter
 from modememu.drivers.tun import TunDevice
+from modememu.link.ppp.session import Phase
 from modememu.net import events as ev
 from modememu.net.services import Echo
 from modememu.net.stack import NetStack
@@ -171,3 +173,42 @@ def test_the_kernel_talks_to_our_echo_service(tmp_path: Path) -> None:
         states = [e.new for e in link.events if isinstance(e, ev.TcpStateChanged)]
         assert states == ["SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]
         assert_clean(link, pcap)
+
+
+@pytest.mark.peer
+def test_a_ppp_link_carries_our_tcp_into_the_kernel_through_tun() -> None:
+    # Our stack -> PPP client -> HDLC line -> PPP server -> TUN -> the kernel's TCP.
+    pair = Pair.of(["noauth", f"{US}:{KERNEL}"], ["noauth", f"{KERNEL}:{US}"])
+    pair.open()
+    pair.run()  # LCP and IPCP on virtual time: no kernel involved yet
+    assert pair.client.phase is Phase.RUNNING and pair.client.local_address == US
+    with KernelNamespace() as ns:
+        device = ns.open_tun()
+        listener = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind((KERNEL, 7))
+        listener.listen(1)
+        server = kernel_echo_server(listener)
+        stack = NetStack(US, config=CONFIG)
+        conn = stack.connect(KERNEL, 7, time.monotonic())
+        sent = 0
+        echoed = bytearray()
+        deadline = time.monotonic() + WAIT
+        while len(echoed) < len(MESSAGE) and time.monotonic() < deadline:
+            now = pair.now = time.monotonic()
+            sent += stack.send(conn, MESSAGE[sent:], now)
+            while (packet := stack.next_packet()) is not None:
+                pair.client.send_ip(packet, now)
+            pair.step()  # octets over the line, both ways
+            while (datagram := pair.server.next_datagram()) is not None:
+                device.write_packet(datagram)
+            if select.select([device.fileno()], [], [], 0.01)[0]:
+                while packet := device.read_packet():
+                    pair.server.send_ip(packet, now)
+            pair.step()
+            while (datagram := pair.client.next_datagram()) is not None:
+                stack.receive_packet(datagram, now)
+            stack.handle_timer(now)
+            echoed.extend(stack.receive(conn))
+        stack.close(conn, time.monotonic())
+        server.join(0)
+        assert bytes(echoed) == MESSAGE
