@@ -206,9 +206,10 @@ class TcpConnection:
 
     def send(self, data: bytes) -> int:
         """Queue data; returns how much fits in the send buffer."""
-        taken = data[: self.send_space]
-        if len(taken) < len(data):
-            self._short_of_space = True
+        space = self.send_space
+        taken = data[:space]
+        if len(taken) >= space:
+            self._short_of_space = True  # full now: say when there is room again
         if taken:
             self._send_buf += taken
             self._output(self._now)
