@@ -63,7 +63,11 @@ SYNCHRONIZED = frozenset(
 # States in which arriving text is delivered (RFC 9293 §3.10.7.4, seventh).
 _TAKES_TEXT = frozenset({TcpState.ESTABLISHED, TcpState.FIN_WAIT_1, TcpState.FIN_WAIT_2})
 # What our FIN, once sent, moves a state to; what the peer's FIN moves it to.
-_ON_OUR_FIN = {TcpState.ESTABLISHED: TcpState.FIN_WAIT_1, TcpState.CLOSE_WAIT: TcpState.LAST_ACK}
+_ON_OUR_FIN = {
+    TcpState.SYN_RECEIVED: TcpState.FIN_WAIT_1,
+    TcpState.ESTABLISHED: TcpState.FIN_WAIT_1,
+    TcpState.CLOSE_WAIT: TcpState.LAST_ACK,
+}
 _ON_THEIR_FIN = {
     TcpState.SYN_RECEIVED: TcpState.CLOSE_WAIT,
     TcpState.ESTABLISHED: TcpState.CLOSE_WAIT,
@@ -147,6 +151,7 @@ class TcpConnection:
         self._fin_queued = False  # the application closed: FIN after the data
         self._fin_seq: int | None = None  # the sequence number our FIN took
         self._received = bytearray()  # in order, not yet read (no application)
+        self._rcv_edge = 0  # RCV.NXT + RCV.WND as last offered: it never moves left
         # Timers, as absolute deadlines.
         self._rto = config.initial_rto
         self._srtt: float | None = None
@@ -219,31 +224,50 @@ class TcpConnection:
         """No more data from us: FIN once the queue is out (RFC 9293 §3.10.4)."""
         if self.state is TcpState.CLOSED or self._fin_queued:
             return
-        if self.state is TcpState.SYN_SENT and not self._send_buf:
-            self._end("closed")  # nothing sent yet that needs a goodbye
+        if self.state is TcpState.SYN_SENT:
+            self._end("closed")  # nothing sent yet that needs a goodbye; queued data goes too
             return
         self._fin_queued = True
+        if self.state is TcpState.SYN_RECEIVED and not self._send_buf:
+            self._send_fin(self._now)  # FIN right away, into FIN-WAIT-1
+            return
         self._output(self._now)
 
     def abort(self) -> None:
         """Reset the connection (RFC 9293 ABORT)."""
-        if self.state in SYNCHRONIZED or self.state is TcpState.SYN_RECEIVED:
+        if self.state in _RESET_ON_ABORT:
             self._emit(self._segment(self.snd_nxt, 0, RST, window=0))
         self._end("aborted")
 
     def read(self, limit: int) -> bytes:
         """In-order octets received and not yet read (when no application takes them)."""
-        before = self.receive_window
         data = bytes(self._received[:limit])
         del self._received[:limit]
-        if before < self.send_mss <= self.receive_window and self.state in SYNCHRONIZED:
-            self._ack_pending = True  # the window was (nearly) shut: tell the peer it opened
+        if self.state in SYNCHRONIZED and self._window_grows():
+            self._ack_pending = True  # the window opened enough to be worth saying
             self._flush(self._now)
         return data
 
     @property
     def receive_window(self) -> int:
+        """RCV.WND: what we last offered, from RCV.NXT to the right edge."""
+        if self.state in (TcpState.CLOSED, TcpState.SYN_SENT):
+            return self._free_space()
+        return 0 if seq_lt(self._rcv_edge, self.rcv_nxt) else (self._rcv_edge - self.rcv_nxt) % MOD
+
+    def _free_space(self) -> int:
         return max(self.config.receive_buffer - len(self._received), 0)
+
+    def _window_grows(self) -> bool:
+        """Receiver silly-window avoidance (RFC 9293 §3.8.6.2.2): move the right edge
+        only by at least min(half the buffer, one segment)."""
+        step = min(self.config.receive_buffer // 2, self.send_mss)
+        return self._free_space() - self.receive_window >= step
+
+    def _offer_window(self) -> int:
+        if self._window_grows():
+            self._rcv_edge = (self.rcv_nxt + self._free_space()) % MOD
+        return self.receive_window
 
     @property
     def ended(self) -> bool:
@@ -321,11 +345,10 @@ class TcpConnection:
             if not seg.flags & ACK:  # our SYN-ACK was lost: the peer sent its SYN again
                 self._resend_syn_ack(now)
                 return
-            if self.passive or seg.ack != self.snd_nxt:
-                return
-            # Simultaneous open, step 6 of RFC 9293 Figure 7: the peer's SYN-ACK.
-            # Its SYN is already counted; what is left is an ACK at RCV.NXT.
-            seg = replace(seg, seq=self.rcv_nxt, flags=seg.flags & ~SYN)
+            if not self.passive and seg.ack == self.snd_nxt:
+                # Simultaneous open, step 6 of RFC 9293 Figure 7: the peer's SYN-ACK.
+                # Its SYN is already counted; what is left is an ACK at RCV.NXT.
+                seg = replace(seg, seq=self.rcv_nxt, flags=seg.flags & ~SYN)
         flags = seg.flags
         # first: is the sequence number acceptable? (Table 6)
         if not self._acceptable(seg):
@@ -333,6 +356,14 @@ class TcpConnection:
                 return
             if flags & FIN and self.state is TcpState.TIME_WAIT:
                 self._start_time_wait(now)  # a repeated FIN: ACK it and wait afresh
+            if (
+                flags & ACK
+                and self.receive_window == 0
+                and seg.seq == self.rcv_nxt
+                and self.state in SYNCHRONIZED
+                and not self._ack_in_range(seg, now)  # "accept valid ACKs" (§3.10.7.4)
+            ):
+                return
             self._ack_pending = True
             self._flush(now)
             return
@@ -438,6 +469,7 @@ class TcpConnection:
     def _take_syn(self, syn: TcpSegment) -> None:
         self.irs = syn.seq
         self.rcv_nxt = (syn.seq + 1) % MOD
+        self._rcv_edge = (self.rcv_nxt + self._free_space()) % MOD
         self.send_mss = min(syn.mss if syn.mss is not None else DEFAULT_MSS, self.config.mss)
         self.send_mss = max(self.send_mss, MIN_MSS)
 
@@ -461,7 +493,7 @@ class TcpConnection:
             self._timing = None
         self._retries = 0
         if self._syn_retransmitted and self._srtt is None:
-            self._rto = max(self._rto, 3.0)
+            self._rto = 3.0  # RFC 6298 §5.7
         self._syn_retransmitted = False
         outstanding = self.snd_una != self.snd_nxt
         self._retransmit_at = now + self._rto if outstanding else None
@@ -529,7 +561,7 @@ class TcpConnection:
             seq,
             ack,
             flags,
-            self.receive_window if window is None else window,
+            self._offer_window() if window is None else window,
             payload,
             mss=self.config.mss if flags & SYN else None,
         )
@@ -562,13 +594,19 @@ class TcpConnection:
             edge = (self.snd_una + self.snd_wnd) % MOD
             window = 0 if seq_gt(self.snd_nxt, edge) else (edge - self.snd_nxt) % MOD
             size = min(unsent, window, self.send_mss)
-            if size > 0:
+            # Sender silly-window avoidance (RFC 9293 §3.8.6.2.1): a full segment, all
+            # that is queued (our data is always pushed), or half the largest window.
+            if size > 0 and (
+                size == self.send_mss or size == unsent or 2 * size >= self.max_snd_wnd
+            ):
                 self._send_data(sent, size, now)
                 continue
             if unsent == 0 and self._fin_queued:
                 self._send_fin(now)
-            elif unsent > 0 and self.snd_wnd == 0 and self.snd_una == self.snd_nxt:
-                self._probe(sent, now)
+            elif unsent > 0 and self.snd_una == self.snd_nxt and self._retransmit_at is None:
+                # Nothing in flight to bring an ACK: the persist timer probes a shut
+                # window, or sends the sliver anyway (the override timeout).
+                self._retransmit_at = now + self._rto
             return
 
     def _send_data(self, offset: int, size: int, now: float) -> None:
@@ -589,13 +627,29 @@ class TcpConnection:
         if self._retransmit_at is None:
             self._retransmit_at = now + self._rto
 
-    def _probe(self, offset: int, now: float) -> None:
-        """Zero window: one new octet beyond it, retried on the timer (RFC 9293 §3.8.6.1)."""
-        self._send_data(offset, 1, now)
-        self._events.append(ev.Retransmitted(self.connection, "window probe", 0, self._rto))
+    def _persist(self, now: float) -> None:
+        """Nothing in flight and data waiting: probe a zero window with one new octet
+        (RFC 9293 §3.8.6.1), or send what a small window takes (SWS override)."""
+        self._retransmit_at = None
+        if not self._send_buf:
+            return
+        edge = (self.snd_una + self.snd_wnd - self.snd_nxt) % MOD if self.snd_wnd else 0
+        self._retries += 1
+        if self._retries > self.config.data_retries:
+            self._end("timed out")
+            return
+        self._timing = None
+        self._send_data(0, min(max(edge, 1), self.send_mss, len(self._send_buf)), now)
+        self._rto = min(self._rto * 2, self.config.max_rto)
+        self._retransmit_at = now + self._rto
+        what = "window probe" if self.snd_wnd == 0 else "data"
+        self._events.append(ev.Retransmitted(self.connection, what, self._retries, self._rto))
 
     def _retransmit(self, now: float) -> None:
         """The retransmission timer expired: resend the earliest unacknowledged segment."""
+        if self.state in _CAN_SEND and self.snd_una == self.snd_nxt and self._fin_seq is None:
+            self._persist(now)
+            return
         self._retries += 1
         self._timing = None  # Karn: no samples from retransmitted segments
         self._rto = min(self._rto * 2, self.config.max_rto)
@@ -671,6 +725,14 @@ class TcpConnection:
 
 
 _CAN_SEND = frozenset({TcpState.ESTABLISHED, TcpState.CLOSE_WAIT})
+# RFC 9293 §3.10.5: ABORT sends a reset only where the peer may still send to us.
+_RESET_ON_ABORT = frozenset({
+    TcpState.SYN_RECEIVED,
+    TcpState.ESTABLISHED,
+    TcpState.FIN_WAIT_1,
+    TcpState.FIN_WAIT_2,
+    TcpState.CLOSE_WAIT,
+})
 _CAN_QUEUE = _CAN_SEND | {TcpState.SYN_SENT, TcpState.SYN_RECEIVED}
 
 
