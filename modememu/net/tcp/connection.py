@@ -597,7 +597,7 @@ class TcpConnection:
             # Sender silly-window avoidance (RFC 9293 §3.8.6.2.1): a full segment, all
             # that is queued (our data is always pushed), or half the largest window.
             if size > 0 and (
-                size == self.send_mss or size == unsent or 2 * size >= self.max_snd_wnd
+                size in (self.send_mss, unsent) or 2 * size >= self.max_snd_wnd
             ):
                 self._send_data(sent, size, now)
                 continue
