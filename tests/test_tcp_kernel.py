@@ -98,6 +98,14 @@ def kernel_echo_server(listener: socket.socket) -> threading.Thread:
     return thread
 
 
+def kernel_echo(ns: KernelNamespace) -> threading.Thread:
+    """A kernel echo server on KERNEL:7 inside the namespace."""
+    listener = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((KERNEL, 7))
+    listener.listen(1)
+    return kernel_echo_server(listener)
+
+
 def assert_clean(link: Link, pcap: Path) -> None:
     link.close()
     assert [s for s in link.received() if s.flags & RST] == [], "the kernel sent RST"
@@ -112,10 +120,7 @@ def test_our_client_talks_to_the_kernels_echo_server(tmp_path: Path) -> None:
     pcap = tmp_path / "client.pcap"
     with KernelNamespace() as ns:
         device = ns.open_tun()
-        listener = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind((KERNEL, 7))
-        listener.listen(1)
-        server = kernel_echo_server(listener)
+        server = kernel_echo(ns)
         stack = NetStack(US, config=CONFIG)
         link = Link(device, stack, pcap)
         conn = stack.connect(KERNEL, 7, time.monotonic())
@@ -184,10 +189,7 @@ def test_a_ppp_link_carries_our_tcp_into_the_kernel_through_tun() -> None:
     assert pair.client.phase is Phase.RUNNING and pair.client.local_address == US
     with KernelNamespace() as ns:
         device = ns.open_tun()
-        listener = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind((KERNEL, 7))
-        listener.listen(1)
-        server = kernel_echo_server(listener)
+        server = kernel_echo(ns)
         stack = NetStack(US, config=CONFIG)
         conn = stack.connect(KERNEL, 7, time.monotonic())
         sent = 0

@@ -175,23 +175,11 @@ class NetStack:
 
     def close(self, connection: int, now: float) -> None:
         """Our side is done: FIN after the queued data (nothing if already closed)."""
-        conn = self._by_id.get(connection)
-        if conn is None:
-            return
-        conn.handle_input_time(now)
-        was = conn.state
-        conn.close()
-        self._after(conn, was, now)
+        self._user_call(connection, now, TcpConnection.close)
 
     def abort(self, connection: int, now: float) -> None:
         """Reset the connection."""
-        conn = self._by_id.get(connection)
-        if conn is None:
-            return
-        conn.handle_input_time(now)
-        was = conn.state
-        conn.abort()
-        self._after(conn, was, now)
+        self._user_call(connection, now, TcpConnection.abort)
 
     def state(self, connection: int) -> TcpState:
         """The connection's state; CLOSED once it is gone."""
@@ -206,6 +194,17 @@ class NetStack:
         return list(self._by_id.values())
 
     # -- internals ------------------------------------------------------------------
+
+    def _user_call(
+        self, connection: int, now: float, call: Callable[[TcpConnection], None]
+    ) -> None:
+        conn = self._by_id.get(connection)
+        if conn is None:
+            return  # already gone: nothing to close or reset
+        conn.handle_input_time(now)
+        was = conn.state
+        call(conn)
+        self._after(conn, was, now)
 
     def _listen_input(self, src: bytes, seg: TcpSegment, now: float) -> None:
         """RFC 9293 §3.10.7.2: a LISTEN port answers SYN, resets ACKs, ignores RST."""

@@ -596,9 +596,7 @@ class TcpConnection:
             size = min(unsent, window, self.send_mss)
             # Sender silly-window avoidance (RFC 9293 §3.8.6.2.1): a full segment, all
             # that is queued (our data is always pushed), or half the largest window.
-            if size > 0 and (
-                size in (self.send_mss, unsent) or 2 * size >= self.max_snd_wnd
-            ):
+            if size > 0 and (size in (self.send_mss, unsent) or 2 * size >= self.max_snd_wnd):
                 self._send_data(sent, size, now)
                 continue
             if unsent == 0 and self._fin_queued:
@@ -726,13 +724,15 @@ class TcpConnection:
 
 _CAN_SEND = frozenset({TcpState.ESTABLISHED, TcpState.CLOSE_WAIT})
 # RFC 9293 §3.10.5: ABORT sends a reset only where the peer may still send to us.
-_RESET_ON_ABORT = frozenset({
-    TcpState.SYN_RECEIVED,
-    TcpState.ESTABLISHED,
-    TcpState.FIN_WAIT_1,
-    TcpState.FIN_WAIT_2,
-    TcpState.CLOSE_WAIT,
-})
+_RESET_ON_ABORT = frozenset(
+    {
+        TcpState.SYN_RECEIVED,
+        TcpState.ESTABLISHED,
+        TcpState.FIN_WAIT_1,
+        TcpState.FIN_WAIT_2,
+        TcpState.CLOSE_WAIT,
+    }
+)
 _CAN_QUEUE = _CAN_SEND | {TcpState.SYN_SENT, TcpState.SYN_RECEIVED}
 
 
