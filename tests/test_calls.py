@@ -113,14 +113,19 @@ def test_bbs_greets_then_echoes_lines() -> None:
     a.wait_for(b"You said: hello\r\n")
 
 
-@pytest.mark.parametrize("number", ["5550100", "5550101"])
-def test_isp_numbers_answer_and_echo_until_the_isp_arrives(number: str) -> None:
+@pytest.mark.parametrize(
+    ("number", "greeting"),
+    [
+        ("5550100", b"\x7e\xff\x7d\x23\xc0\x21"),  # PPP: an LCP Configure-Request
+        ("5550101", b"SLIP, your address is 10.0.2.15"),  # SLIP: the address line first
+    ],
+)
+def test_the_isp_numbers_answer_with_ppp_and_slip(number: str, greeting: bytes) -> None:
     rig = Rig()
     a = rig.station("a")
     connect(rig, a, number)
-    a.send(b"LCP?")
     rig.run(2)
-    assert a.take() == b"LCP?"
+    assert greeting in a.take()
 
 
 def test_number_not_in_service_never_connects() -> None:

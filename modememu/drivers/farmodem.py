@@ -9,9 +9,13 @@ exactly as with any other modem. The far modem lives as long as its call.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 
+from modememu.agents.isp import IspConfig, IspPool, IspSession
 from modememu.agents.services import Service, make_service
 from modememu.clock import Clock
+from modememu.drivers.agentdte import AgentDte
 from modememu.drivers.exchange import Call, Exchange
 from modememu.drivers.host import ModemHost
 from modememu.modem.line import LineCaps
@@ -98,12 +102,23 @@ class DteAgent:
             self.clock.call_at(self.clock.now(), lambda: self.host.from_dte(reply))
 
 
-class ServiceModems:
-    """Answers service numbers for an exchange (its `far_modems`)."""
+ISP_SERVICES = {"isp-ppp": "ppp", "isp-slip": "slip"}
 
-    def __init__(self, exchange: Exchange, *, pacing: bool = True) -> None:
+
+class ServiceModems:
+    """Answers service numbers for an exchange (its `far_modems`).
+
+    The ISP numbers get an `IspSession` per call (PPP or SLIP server, TCP services),
+    with client addresses from one pool; the others get a byte service.
+    """
+
+    def __init__(
+        self, exchange: Exchange, *, pacing: bool = True, isp: IspConfig | None = None
+    ) -> None:
         self.exchange = exchange
         self.pacing = pacing
+        self.isp = isp or IspConfig()
+        self.pool = IspPool(self.isp)
         exchange.far_modems = self
 
     def answer_service(self, call: Call, entry: Entry, caps: LineCaps) -> None:
@@ -118,5 +133,38 @@ class ServiceModems:
                     lambda: self.exchange.clear(call, None, f"carrier dropped after {drop:g} s"),
                 )
 
-        DteAgent(host, clock, make_service(entry.service), on_carrier=carrier_up)
+        mode = ISP_SERVICES.get(entry.service)
+        if mode is not None:
+            self._isp(call, host, replace(self.isp, mode=mode), carrier_up)
+        else:
+            DteAgent(host, clock, make_service(entry.service), on_carrier=carrier_up)
         self.exchange.connect(call, host, caps)
+
+    def _isp(
+        self, call: Call, host: ModemHost, config: IspConfig, carrier_up: Callable[[], None]
+    ) -> None:
+        client = self.pool.take()
+        call.on_clear.append(lambda: self.pool.release(client))  # release() may repeat
+        session = IspSession(config, client, wallclock=_utc_now)
+
+        def carrier(up: bool, now: float) -> None:
+            if up:
+                session.connected(now)
+                carrier_up()
+            else:
+                session.carrier_lost(now)
+
+        AgentDte(
+            host,
+            self.exchange.clock,
+            self.exchange.bus,
+            session,
+            source=f"isp-{host.name}",
+            on_carrier=carrier,
+            dtr=lambda: not session.hang_up,
+        )
+
+
+def _utc_now() -> datetime:
+    """The wall clock, for daytime and HTTP Date: the one clock a service may read."""
+    return datetime.now(UTC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from modememu.agents.isp import IspConfig
 from modememu.clock import Clock
 from modememu.drivers.exchange import Exchange
 from modememu.drivers.farmodem import ServiceModems
@@ -27,12 +28,13 @@ class World:
         phonebook: Phonebook | None = None,
         pacing: bool = True,
         loop: asyncio.AbstractEventLoop | None = None,
+        isp: IspConfig | None = None,
     ) -> None:
         self.clock = clock
         self.bus = bus
         self.pacing = pacing
         self.exchange = Exchange(clock, bus, phonebook)
-        ServiceModems(self.exchange, pacing=pacing)
+        self.services = ServiceModems(self.exchange, pacing=pacing, isp=isp)
         self.dialer: TcpDialer | None = None
         if loop is not None:  # TCP hosts and programs need the real loop
             self.dialer = TcpDialer(self.exchange, loop, pacing=pacing)

@@ -1,0 +1,105 @@
+"""A sans-I/O agent (the dialer, the ISP) as the DTE of an emulated modem.
+
+The agent hears what the modem sends and its DCD; it answers with bytes and,
+when it wants to hang up, by dropping DTR. Its timers run on the world's clock
+through `CoreDriver`, and its events go to the bus under the agent's name.
+What it sends is handed to the modem after the modem's own pump has finished,
+never from inside it, and always in the order it was produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from modememu.clock import Clock
+from modememu.drivers.host import ModemHost
+from modememu.drivers.runner import CoreDriver
+from modememu.events import Event, EventBus
+from modememu.modem.modem import ModemLines
+
+
+class LineAgent(Protocol):
+    """A DTE program as a sans-I/O core."""
+
+    def receive_data(self, data: bytes, now: float) -> None: ...
+
+    def data_to_send(self) -> bytes: ...
+
+    def next_event(self) -> Event | None: ...
+
+    def get_timer(self) -> float | None: ...
+
+    def handle_timer(self, now: float) -> None: ...
+
+
+class AgentDte:
+    """Joins a `LineAgent` to a modem: data both ways, DCD in, DTR out."""
+
+    def __init__(
+        self,
+        host: ModemHost,
+        clock: Clock,
+        bus: EventBus,
+        agent: LineAgent,
+        *,
+        source: str,
+        on_carrier: Callable[[bool, float], None] | None = None,
+        dtr: Callable[[], bool] | None = None,
+    ) -> None:
+        self.host = host
+        self.clock = clock
+        self.agent = agent
+        self._on_carrier = on_carrier
+        self._dtr = dtr
+        self._dtr_sent = True
+        self._dcd = False
+        self._actions: list[Callable[[], None]] = []
+        self.driver = CoreDriver(
+            agent, clock, source=source, bus=bus, output=self._to_modem, after_pump=self._lines_out
+        )
+        host.attach(self._from_modem)
+        host.line_listeners.append(self._lines)
+
+    def input(self, apply: Callable[[float], None]) -> None:
+        """Give the agent an input from outside (start, a user's request)."""
+        self.driver.input(apply)
+
+    def close(self) -> None:
+        self.driver.close()
+        if self._lines in self.host.line_listeners:
+            self.host.line_listeners.remove(self._lines)
+
+    def _from_modem(self, data: bytes) -> None:
+        self.driver.input(lambda now: self.agent.receive_data(data, now))
+
+    def _lines(self, lines: ModemLines) -> None:
+        if lines.dcd == self._dcd:
+            return
+        self._dcd = lines.dcd
+        on_carrier = self._on_carrier
+        if on_carrier is not None:
+            up = lines.dcd
+            self.driver.input(lambda now: on_carrier(up, now))
+
+    def _to_modem(self, data: bytes) -> None:
+        self._later(lambda: self.host.from_dte(data))
+
+    def _lines_out(self) -> None:
+        if self._dtr is None:
+            return
+        want = self._dtr()
+        if want != self._dtr_sent:
+            self._dtr_sent = want
+            self._later(lambda: self.host.set_dtr(want))
+
+    def _later(self, action: Callable[[], None]) -> None:
+        """Queue an action for the modem; one timer runs the queue in order."""
+        self._actions.append(action)
+        if len(self._actions) == 1:
+            self.clock.call_at(self.clock.now(), self._run_actions)
+
+    def _run_actions(self) -> None:
+        actions, self._actions = self._actions, []
+        for action in actions:
+            action()
