@@ -151,8 +151,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     call.add_argument("--json", action="store_true", help="print one JSON object")
 
-    demo = sub.add_parser("demo", help="a short scripted conversation with an emulated modem")
-    demo.add_argument("--profile", default=DEFAULT_PROFILE, help="firmware profile name or file")
+    demo = sub.add_parser(
+        "demo", help="a whole dial-up session: dial the ISP, PPP, TCP echo, close, hang up"
+    )
+    demo.add_argument(
+        "--caller",
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help="the caller's firmware profile (name or file)",
+    )
+    demo.add_argument("--answerer", help="the ISP modem's profile (default: the phonebook's)")
+    demo.add_argument("--snr", type=float, metavar="DB", help="the line's signal-to-noise ratio")
+    demo.add_argument("--slip", action="store_true", help="dial the SLIP number instead of PPP")
+    demo.add_argument("--auth", choices=("pap", "chap"), help="the ISP asks for PAP or CHAP")
+    demo.add_argument(
+        "--fast", action="store_true", help="run on the virtual clock (no waiting for the line)"
+    )
+    demo.add_argument(
+        "--headless", action="store_true", help="print the transcript (the only view so far)"
+    )
+    demo.add_argument("--log", type=Path, metavar="FILE", help="every event as JSON lines")
+    demo.add_argument("--pcap", type=Path, metavar="FILE", help="IP packets (PPP: 204, SLIP: 101)")
+    demo.add_argument("--record", type=Path, metavar="FILE", help="raw PPP line bytes (pppdump)")
+    demo.add_argument(
+        "--tour", action="store_true", help="instead: the AT command tour of one modem"
+    )
     return parser
 
 
@@ -180,10 +203,32 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "call":
         return _call(args)
     if args.command == "demo":
+        return _demo(args)
+    raise CliError(f"unknown command {args.command!r}")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.tour:
         from modememu.demo import run_demo
 
-        return run_demo(sys.stdout, args.profile)
-    raise CliError(f"unknown command {args.command!r}")
+        return run_demo(sys.stdout, args.caller)
+    from modememu.dialup import DemoError, DemoOptions, run_demo_session
+
+    try:
+        options = DemoOptions(
+            caller=args.caller,
+            answerer=args.answerer,
+            snr_db=args.snr,
+            slip=args.slip,
+            auth=args.auth or "",
+            fast=args.fast,
+            log=args.log,
+            pcap=args.pcap,
+            record=args.record,
+        )
+        return run_demo_session(sys.stdout, options)
+    except DemoError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _call(args: argparse.Namespace) -> int:

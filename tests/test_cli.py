@@ -49,8 +49,8 @@ def test_profiles_lists_every_profile_with_maker_model_and_top_modulation() -> N
     assert {line.split()[0] for line in lines[1:]} == set(SHIPPED)
 
 
-def test_demo_runs_and_exits_by_itself() -> None:
-    proc = run("demo")
+def test_the_at_tour_runs_and_exits_by_itself() -> None:
+    proc = run("demo", "--tour")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "> ATI3" in out and "modem < OK" in out

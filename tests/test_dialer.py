@@ -327,7 +327,7 @@ def test_ppp_success_runs_every_step_in_order() -> None:
     assert rig.dialer.dns == ("10.0.2.3",)
     assert rig.detail("tcp").startswith("ESTABLISHED 10.0.2.15:")
     assert rig.detail("tcp").endswith("-> 10.0.2.2:7")
-    assert rig.detail("exchange") == "sent 21 octets, echo matched"
+    assert rig.detail("exchange") == "sent 21 octets b'Hello from modememu\\r\\n', echo matched"
     assert rig.detail("close").startswith("TIME-WAIT")
     assert rig.detail("link down") == "PPP: User request"
     assert rig.detail("done") == "exit 0: success"
@@ -638,13 +638,19 @@ def test_dtr_hangup_that_never_loses_carrier_is_exit_9() -> None:
     assert rig.at("done") == rig.at("link down") + 5
 
 
-def test_dtr_hangup_on_a_port_without_carrier_signal_does_not_wait() -> None:
+def test_dtr_hangup_without_a_carrier_signal_is_made_sure_of_with_the_escape() -> None:
+    # No DCD to watch (&C0, or a port without the line): the dialer cannot see DTR
+    # work, and &D0 modems ignore it, so after the guard time it escapes and says ATH0.
     rig = Rig.of()
     rig.report_carrier = False
     rig.run()
     assert rig.dialer.result is not None and rig.dialer.result.code == EXIT_OK
-    assert rig.detail("hangup") == "DTR dropped, no carrier signal reported"
-    assert rig.at("hangup") == rig.at("link down")
+    # This fake modem honoured DTR and then stays silent: "+++" and ATH0 both go
+    # unanswered, and the dialer ends with what it knows.
+    sent = [e.text for e in rig.of_type(ChatSent)]
+    assert "+++" in sent and "ATH0^M" in sent
+    assert rig.detail("hangup").endswith("DTR dropped, no carrier signal reported")
+    assert rig.at("hangup") > rig.at("link down") + rig.dialer.config.guard
 
 
 def test_peer_ending_ppp_in_mid_session_is_exit_5() -> None:

@@ -59,7 +59,7 @@ from modememu.link.ppp.session import (
 from modememu.link.ppp.wire import CONF_REQ, LCP, parse_options, parse_packet
 from modememu.net.events import ConnectionEnded
 from modememu.net.stack import NetStack
-from modememu.net.tcp.connection import TcpState
+from modememu.net.tcp.connection import TcpConfig, TcpState
 from modememu.net.tcp.isn import KEY_LENGTH, IsnGenerator
 
 EXIT_OK = 0
@@ -104,6 +104,11 @@ AUTH_OPTION = 3  # LCP Authentication-Protocol
 
 _PRINTABLE_RUN = re.compile(rb"[ -~\r]*")
 _ADDRESS_IS = re.compile(rb"address is\s+(\d{1,3}(?:\.\d{1,3}){3})", re.IGNORECASE)
+_MTU_IS = re.compile(rb"MTU (\d{2,5})")
+PPP_MTU = 1500
+DEFAULT_SLIP_MTU = 1006  # RFC 1055
+MIN_MTU, MAX_MTU = 68, 65535
+IP_TCP_HEADERS = 40
 _BAD_NUMBER = re.compile(r"[\\^\r\n\x00]")
 _TCP_PHASES = ("tcp", "exchange", "close")
 _ONLINE_PHASES = ("connected", "link", *_TCP_PHASES, "link down")
@@ -240,6 +245,7 @@ class Dialer:
         self._unsent = b""
         self._echo = bytearray()
         self._escape_sent = False
+        self._escape_how = ""  # the hang-up detail when ATH0 had to follow a silent "+++"
         self._hangup_how = ""  # how the hang-up was asked for, for the step's detail
         self._out = bytearray()
         self._events: deque[Event] = deque()
@@ -392,8 +398,13 @@ class Dialer:
         if step == "hangup" and self._chat is not None and self._chat.result is not None:
             result, self._chat = self._chat.result, None
             if result.ok:
-                self._emit_step("hangup", "+++ OK, ATH0 OK")
+                self._emit_step("hangup", self._escape_how or "+++ OK, ATH0 OK")
                 self._finish()
+            elif self._carrier is None and not self._escape_how:
+                # No OK to "+++": in command mode already (DTR worked)? ATH0 settles it.
+                self._escape_how = "+++ got no OK (on hook already), ATH0 OK"
+                self._chat = Chat(["TIMEOUT", f"{self.config.hangup_timeout:g}", "", "ATH0", "OK"])
+                self._chat.start(now)
             else:
                 self._drop_dtr(now, f"escape failed ({result.reason}); ")
             return True
@@ -481,7 +492,9 @@ class Dialer:
         source = "from the banner" if address else "configured"
         self.local_address = address or self.config.slip_address
         self.remote_address = self.config.host
-        self._join(SlipLink())
+        mtu = _MTU_IS.search(text)
+        size = min(max(int(mtu.group(1)), MIN_MTU), MAX_MTU) if mtu else DEFAULT_SLIP_MTU
+        self._join(SlipLink(mtu=size), size)
         self._emit_step(
             "link", f"SLIP: local {self.local_address} ({source}), remote {self.remote_address}"
         )
@@ -514,11 +527,13 @@ class Dialer:
         self._enter_tcp(now)
         return True
 
-    def _join(self, link: SlipLink | PppSession) -> None:
+    def _join(self, link: SlipLink | PppSession, mtu: int = PPP_MTU) -> None:
         isn = None
         if self._seed is not None:
             isn = IsnGenerator(random.Random(self._seed).randbytes(KEY_LENGTH))
-        self.stack = NetStack(self.local_address, isn=isn)
+        # MSS = MTU - 40: segments the link can carry whole (RFC 9293 §3.7.1).
+        config = TcpConfig(mss=mtu - IP_TCP_HEADERS)
+        self.stack = NetStack(self.local_address, isn=isn, config=config)
         self._joint = IpOverLink(link, self.stack)
 
     def _link_input(self, data: bytes, now: float) -> None:
@@ -581,7 +596,7 @@ class Dialer:
             self._fail(EXIT_TCP_FAILED, f"echo mismatch: {bytes(self._echo)[:40]!r}", now)
             return True
         if len(self._echo) == len(message):
-            self._emit_step("exchange", f"sent {len(message)} octets, echo matched")
+            self._emit_step("exchange", f"sent {len(message)} octets {message!r}, echo matched")
             self.step = "close"
             self._deadline = now + self.config.tcp_timeout
             stack.close(conn, now)
@@ -624,6 +639,10 @@ class Dialer:
         if self._carrier is False:
             self._emit_step("hangup", f"{self._hangup_how}carrier already off")
             self._finish()
+        elif self._carrier is None and not self._escape_sent:
+            # No DCD to watch (it is forced on, &C0): DTR alone proves nothing, and many
+            # modems ignore it (&D0). Make sure, after the guard time, with +++ and ATH0.
+            self._deadline = now + self.config.guard
         elif self._carrier is None:
             self._emit_step("hangup", f"{self._hangup_how}no carrier signal reported")
             self._finish()
@@ -656,7 +675,11 @@ class Dialer:
         elif step == "link down":
             self._emit_step("link down", "no Terminate-Ack in time; hanging up anyway")
             self._enter_hangup(now)
-        elif step == "hangup" and config.hangup == "escape" and not self._escape_sent:
+        elif (
+            step == "hangup"
+            and not self._escape_sent
+            and (config.hangup == "escape" or self._carrier is None)
+        ):
             self._escape(now)
         elif step == "hangup":
             reason = f"carrier still up {config.hangup_timeout:g} s after DTR drop"

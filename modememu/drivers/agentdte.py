@@ -46,12 +46,14 @@ class AgentDte:
         source: str,
         on_carrier: Callable[[bool, float], None] | None = None,
         dtr: Callable[[], bool] | None = None,
+        tap: Callable[[float, bool, bytes], None] | None = None,
     ) -> None:
         self.host = host
         self.clock = clock
         self.agent = agent
         self._on_carrier = on_carrier
         self._dtr = dtr
+        self._tap = tap  # (now, sent by the agent, octets): what a line recorder sees
         self._dtr_sent = True
         self._dcd = False
         self._actions: list[Callable[[], None]] = []
@@ -71,6 +73,8 @@ class AgentDte:
             self.host.line_listeners.remove(self._lines)
 
     def _from_modem(self, data: bytes) -> None:
+        if self._tap is not None:
+            self._tap(self.clock.now(), False, data)
         self.driver.input(lambda now: self.agent.receive_data(data, now))
 
     def _lines(self, lines: ModemLines) -> None:
@@ -83,6 +87,8 @@ class AgentDte:
             self.driver.input(lambda now: on_carrier(up, now))
 
     def _to_modem(self, data: bytes) -> None:
+        if self._tap is not None:
+            self._tap(self.clock.now(), True, data)
         self._later(lambda: self.host.from_dte(data))
 
     def _lines_out(self) -> None:

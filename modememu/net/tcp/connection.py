@@ -407,10 +407,10 @@ class TcpConnection:
             self._ack_pending = True  # out of order: acknowledge what we have, drop it
             return
         payload = self._trimmed_payload(seg)[(self.rcv_nxt - seq) % MOD :]
+        self._ack_pending = True  # before delivery: an answer the application sends carries it
         if payload and self.state in _TAKES_TEXT:
             self.rcv_nxt = (self.rcv_nxt + len(payload)) % MOD
             self._deliver(payload, now)
-        self._ack_pending = True
         if seg.flags & FIN and (seq + len(seg.payload)) % MOD == self.rcv_nxt:
             self._their_fin(now)
 
@@ -521,7 +521,9 @@ class TcpConnection:
 
     def _their_fin(self, now: float) -> None:
         self.rcv_nxt = (self.rcv_nxt + 1) % MOD
-        self._ack_pending = True
+        # The FIN is acknowledged at once, before the application hears of it: its
+        # own FIN, if it closes in turn, follows as the third of the four segments.
+        self._emit(self._segment(self.snd_nxt, self.rcv_nxt, ACK))
         nxt = _ON_THEIR_FIN.get(self.state)
         if nxt is not None:
             self._set_state(nxt)
