@@ -114,3 +114,15 @@ def test_impossible_combinations_are_one_line_errors() -> None:
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     with pytest.raises(DemoError):
         DemoOptions(auth="eap")
+
+
+def test_many_sessions_at_once_on_one_exchange() -> None:
+    # tools/bench_sessions.py's world, small: every call gets its own ISP session
+    # and address from the one pool, and every dialer ends with exit 0.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    from bench_sessions import run  # type: ignore[import-not-found]
+
+    dialers, _ = run(12)
+    assert [d.result.code if d.result else None for d in dialers] == [0] * 12
+    addresses = {d.local_address for d in dialers}
+    assert len(addresses) == 12 and "10.0.2.15" in addresses
