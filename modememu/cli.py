@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     modem.add_argument(
         "--no-pacing", action="store_true", help="move data as fast as possible, not at line rate"
     )
+    modem.add_argument(
+        "--gateway",
+        choices=("tun",),
+        help="the ISP numbers' IP goes to a TUN device: the host kernel answers (root)",
+    )
 
     sub.add_parser("numbers", help="list the phonebook's numbers").add_argument(
         "--phonebook", type=Path, help="TOML phonebook merged over the built-in numbers"
@@ -308,6 +313,7 @@ def _modem(args: argparse.Namespace) -> int:
         phonebook=_phonebook(args.phonebook),
         listen=args.listen,
         pacing=not args.no_pacing,
+        gateway=args.gateway,
     )
     return run_modem(options)
 

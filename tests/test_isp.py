@@ -73,7 +73,9 @@ class Caller:
     @property
     def stack(self) -> NetStack:
         assert self.joint is not None, "no address yet"
-        return self.joint.stack
+        stack = self.joint.stack
+        assert isinstance(stack, NetStack)
+        return stack
 
     def open(self, now: float) -> None:
         if self.ppp is not None:

@@ -10,6 +10,7 @@ only failure guards.
 
 from __future__ import annotations
 
+import asyncio
 import select
 import socket
 import threading
@@ -22,14 +23,22 @@ from pppair import Pair
 from tshark import decode, problems
 from tunrig import KERNEL, US, KernelNamespace
 
+from modememu.agents.dialer import Dialer, DialerConfig
+from modememu.agents.isp import IspConfig
 from modememu.capture.pcap import SlipPcapWriter
-from modememu.drivers.tun import TunDevice
+from modememu.drivers.agentdte import AgentDte
+from modememu.drivers.host import ModemHost
+from modememu.drivers.runner import LoopClock
+from modememu.drivers.tun import TunDevice, TunEndpoint, TunGateway
+from modememu.drivers.world import World
+from modememu.events import EventBus, Stamped
 from modememu.link.ppp.session import Phase
 from modememu.net import events as ev
 from modememu.net.services import Echo
 from modememu.net.stack import NetStack
 from modememu.net.tcp.connection import TcpConfig, TcpState
 from modememu.net.tcp.wire import RST, SYN
+from modememu.profiles import load_profile
 
 WAIT = 15.0
 MESSAGE = bytes(range(256)) * 40  # 10 KiB: several full segments each way
@@ -214,3 +223,45 @@ def test_a_ppp_link_carries_our_tcp_into_the_kernel_through_tun() -> None:
         stack.close(conn, time.monotonic())
         server.join(0)
         assert bytes(echoed) == MESSAGE
+
+
+@pytest.mark.peer
+def test_an_isp_with_a_tun_gateway_lets_the_dialer_reach_a_kernel_listener() -> None:
+    # The whole call on the real clock: a dialer on one modem dials the ISP at 5550100,
+    # whose IP packets go into TUN, where the kernel's own TCP is the echo server.
+    isp = IspConfig()
+    with KernelNamespace() as ns:
+        device = ns.open_tun(address=isp.server, peer=isp.pool)
+        listener = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind((isp.server, 7))
+        listener.listen(1)
+        server = kernel_echo_server(listener)
+        events: list[Stamped] = []
+
+        async def session() -> Dialer:
+            loop = asyncio.get_running_loop()
+            clock, bus = LoopClock(loop), EventBus()
+            bus.subscribe(events.append)
+            gateway = TunGateway(TunEndpoint(device), loop)
+            world = World(clock, bus, loop=loop, gateway=gateway)
+            caller = world.add(ModemHost(load_profile("zyxel-u1496e"), clock, bus, name="caller"))
+            dialer = Dialer(DialerConfig(number="5550100"), seed=1)
+            agent = AgentDte(
+                caller, clock, bus, dialer, source="dialer",
+                on_carrier=dialer.carrier, dtr=lambda: dialer.dtr,
+            )  # fmt: skip
+            agent.input(dialer.start)
+            deadline = loop.time() + 60
+            while dialer.step != "done" and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            gateway.endpoint.detach()
+            await world.close()
+            return dialer
+
+        dialer = asyncio.run(session())
+        server.join(WAIT)
+        assert dialer.result is not None and dialer.result.code == 0, dialer.result
+        seen = [s.event for s in events if s.source == "dialer"]
+        synack = next(e for e in seen if isinstance(e, ev.TcpSegmentSeen) and not e.sent)
+        assert synack.flags & SYN and synack.mss == 1460  # the kernel's SYN-ACK (MTU 1500)
+        assert not [e for e in seen if isinstance(e, ev.TcpSegmentSeen) and e.flags & RST]

@@ -15,7 +15,6 @@ from typing import Protocol
 from modememu.events import Event
 from modememu.link import slip
 from modememu.link.events import LinkEvent
-from modememu.net.stack import NetStack
 
 
 class IpLink(Protocol):
@@ -70,10 +69,61 @@ class SlipLink:
         del now
 
 
-class IpOverLink:
-    """A link and a stack, pumped into each other after every input."""
+class IpEndpoint(Protocol):
+    """What sits above the link: our own stack (`NetStack`), or a `Gateway` to the world."""
 
-    def __init__(self, link: IpLink, stack: NetStack) -> None:
+    def receive_packet(self, packet: bytes, now: float) -> None: ...
+
+    def next_packet(self) -> bytes | None: ...
+
+    def next_event(self) -> Event | None: ...
+
+    def get_timer(self) -> float | None: ...
+
+    def handle_timer(self, now: float) -> None: ...
+
+
+class Gateway:
+    """An `IpEndpoint` that hands packets to something outside (a TUN device) and back.
+
+    What the link delivers waits in `outbound()` for the driver to write out;
+    what the driver read comes in through `deliver()` and goes down the link.
+    """
+
+    def __init__(self) -> None:
+        self._inbound: deque[bytes] = deque()
+        self._outbound: list[bytes] = []
+
+    def receive_packet(self, packet: bytes, now: float) -> None:
+        del now
+        self._outbound.append(packet)
+
+    def next_packet(self) -> bytes | None:
+        return self._inbound.popleft() if self._inbound else None
+
+    def next_event(self) -> Event | None:
+        return None
+
+    def get_timer(self) -> float | None:
+        return None
+
+    def handle_timer(self, now: float) -> None:
+        del now
+
+    def deliver(self, packet: bytes) -> None:
+        """A packet from outside, for the far end of the link."""
+        self._inbound.append(packet)
+
+    def outbound(self) -> list[bytes]:
+        """Packets from the link for outside, taken once."""
+        out, self._outbound = self._outbound, []
+        return out
+
+
+class IpOverLink:
+    """A link and an IP endpoint, pumped into each other after every input."""
+
+    def __init__(self, link: IpLink, stack: IpEndpoint) -> None:
         self.link = link
         self.stack = stack
         self._events: deque[Event] = deque()

@@ -38,7 +38,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from modememu.agents.iplink import IpOverLink, SlipLink
+from modememu.agents.iplink import Gateway, IpOverLink, SlipLink
 from modememu.events import Event
 from modememu.link.ppp.lcp import MAX_MRU, MIN_MRU
 from modememu.link.ppp.options import PppOptionError, PppOptions, parse_words
@@ -93,7 +93,9 @@ class IspConfig:
     and one config then serves both kinds of number. The ISP's TCP announces
     and uses an MSS of MTU - 40, so it never sends what the link cannot carry.
     `echo_interval`/`echo_failure` are pppd's lcp-echo-*: off by default, as
-    in pppd; when on, a caller that stops answering is hung up on.
+    in pppd; when on, a caller that stops answering is hung up on. With
+    `gateway`, the caller's IP packets go to a driver's `Gateway` (a TUN
+    device: the host kernel answers) instead of the ISP's own stack and services.
     """
 
     mode: str = PPP
@@ -108,6 +110,7 @@ class IspConfig:
     banner: bool = True
     echo_interval: float = 0.0
     echo_failure: int = 4
+    gateway: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -292,6 +295,7 @@ class IspSession:
         )
         for port, factory in standard_services(wallclock).items():
             self._stack.serve(port, factory)
+        self._gateway = Gateway() if config.gateway else None
         self._ppp: PppSession | None = None
         self._joint: IpOverLink | None = None
         self._out = bytearray()
@@ -309,11 +313,11 @@ class IspSession:
         config = self.config
         if config.mode == PPP:
             self._ppp = PppSession(self.ppp_options(), seed=self._seed)
-            self._joint = IpOverLink(self._ppp, self._stack)
+            self._joint = IpOverLink(self._ppp, self._gateway or self._stack)
             self._events.append(IspCallStarted(self._client, config.mode))
             self._ppp.open(now)
         else:
-            self._joint = IpOverLink(SlipLink(mtu=config.link_mtu), self._stack)
+            self._joint = IpOverLink(SlipLink(mtu=config.link_mtu), self._gateway or self._stack)
             self._events.append(IspCallStarted(self._client, config.mode))
             if config.banner:
                 self._out += slip_banner(self._client, config.server, config.link_mtu)
@@ -333,6 +337,19 @@ class IspSession:
             return
         joint.receive_data(data, now)
         self._settle(now)
+
+    def gateway_input(self, packet: bytes, now: float) -> None:
+        """A packet from outside (the TUN device) for the caller; only with `gateway`."""
+        if self._gateway is None or self._joint is None or self._ended is not None:
+            self.ignored += len(packet)
+            return
+        self._gateway.deliver(packet)
+        self._joint.pump(now)
+        self._settle(now)
+
+    def gateway_output(self) -> list[bytes]:
+        """The caller's packets for outside, taken once; always empty without `gateway`."""
+        return self._gateway.outbound() if self._gateway is not None else []
 
     def carrier_lost(self, now: float) -> None:
         """The modem hung up: PPP goes down as pppd's lower_down; the call ends."""

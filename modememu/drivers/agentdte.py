@@ -47,6 +47,7 @@ class AgentDte:
         on_carrier: Callable[[bool, float], None] | None = None,
         dtr: Callable[[], bool] | None = None,
         tap: Callable[[float, bool, bytes], None] | None = None,
+        after: Callable[[], None] | None = None,
     ) -> None:
         self.host = host
         self.clock = clock
@@ -54,6 +55,7 @@ class AgentDte:
         self._on_carrier = on_carrier
         self._dtr = dtr
         self._tap = tap  # (now, sent by the agent, octets): what a line recorder sees
+        self._after = after  # after every pump: the driver collects what else the agent made
         self._dtr_sent = True
         self._dcd = False
         self._actions: list[Callable[[], None]] = []
@@ -92,6 +94,8 @@ class AgentDte:
         self._later(lambda: self.host.from_dte(data))
 
     def _lines_out(self) -> None:
+        if self._after is not None:
+            self._after()
         if self._dtr is None:
             return
         want = self._dtr()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 from modememu.agents.isp import IspConfig, IspPool, IspSession
 from modememu.agents.services import Service, make_service
@@ -24,6 +25,7 @@ from modememu.phonebook import Entry
 from modememu.profiles import load_profile
 
 DEFAULT_ANSWER_PROFILE = "conexant-v92"
+IPV4_HEADER = 20
 
 
 def hidden_modem(
@@ -105,6 +107,14 @@ class DteAgent:
 ISP_SERVICES = {"isp-ppp": "ppp", "isp-slip": "slip"}
 
 
+class PacketPort(Protocol):
+    """Where an ISP with `gateway` sends its callers' IP packets (a TUN device)."""
+
+    def send(self, packet: bytes) -> None: ...
+
+    def listen(self, on_packet: Callable[[bytes], None]) -> None: ...
+
+
 class ServiceModems:
     """Answers service numbers for an exchange (its `far_modems`).
 
@@ -113,12 +123,26 @@ class ServiceModems:
     """
 
     def __init__(
-        self, exchange: Exchange, *, pacing: bool = True, isp: IspConfig | None = None
+        self,
+        exchange: Exchange,
+        *,
+        pacing: bool = True,
+        isp: IspConfig | None = None,
+        gateway: PacketPort | None = None,
     ) -> None:
         self.exchange = exchange
         self.pacing = pacing
-        self.isp = isp or IspConfig()
+        isp = isp or IspConfig()
+        if gateway is not None and not isp.gateway:
+            isp = replace(isp, gateway=True)
+        if isp.gateway and gateway is None:
+            raise ValueError("an ISP with gateway needs a packet port (a TUN device)")
+        self.isp = isp
         self.pool = IspPool(self.isp)
+        self.gateway = gateway
+        self._callers: dict[str, tuple[IspSession, AgentDte]] = {}  # client address -> call
+        if gateway is not None:
+            gateway.listen(self._from_gateway)
         exchange.far_modems = self
 
     def answer_service(self, call: Call, entry: Entry, caps: LineCaps) -> None:
@@ -144,8 +168,13 @@ class ServiceModems:
         self, call: Call, host: ModemHost, config: IspConfig, carrier_up: Callable[[], None]
     ) -> None:
         client = self.pool.take()
-        call.on_clear.append(lambda: self.pool.release(client))  # release() may repeat
         session = IspSession(config, client, wallclock=_utc_now)
+
+        def cleared() -> None:
+            self.pool.release(client)  # may repeat
+            self._callers.pop(client, None)
+
+        call.on_clear.append(cleared)
 
         def carrier(up: bool, now: float) -> None:
             if up:
@@ -154,7 +183,14 @@ class ServiceModems:
             else:
                 session.carrier_lost(now)
 
-        AgentDte(
+        gateway = self.gateway
+
+        def to_gateway() -> None:
+            if gateway is not None:
+                for packet in session.gateway_output():
+                    gateway.send(packet)
+
+        agent = AgentDte(
             host,
             self.exchange.clock,
             self.exchange.bus,
@@ -162,7 +198,18 @@ class ServiceModems:
             source=f"isp-{host.name}",
             on_carrier=carrier,
             dtr=lambda: not session.hang_up,
+            after=to_gateway,
         )
+        self._callers[client] = (session, agent)
+
+    def _from_gateway(self, packet: bytes) -> None:
+        """A packet from the host for one of the callers: routed by its destination."""
+        if len(packet) < IPV4_HEADER:
+            return
+        call = self._callers.get(".".join(map(str, packet[16:20])))
+        if call is not None:
+            session, agent = call
+            agent.input(lambda now: session.gateway_input(packet, now))
 
 
 def _utc_now() -> datetime:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from modememu.agents.isp import IspConfig
 from modememu.drivers.errors import PortError
 from modememu.drivers.host import ModemHost, StateFileError
 from modememu.drivers.pty import PtyPort
@@ -24,6 +25,7 @@ from modememu.drivers.rfc2217 import Rfc2217Server
 from modememu.drivers.runner import LoopClock
 from modememu.drivers.serialport import SerialDevicePort
 from modememu.drivers.tcpline import TcpListener
+from modememu.drivers.tun import TunDevice, TunEndpoint, TunGateway
 from modememu.drivers.world import World
 from modememu.events import EventBus, Stamped
 from modememu.phonebook import Phonebook
@@ -44,6 +46,7 @@ class ServeOptions:
     phonebook: Phonebook | None = None
     listen: tuple[str, int] | None = None
     pacing: bool = True
+    gateway: str | None = None  # "tun": the ISP's callers reach the host kernel
 
 
 def run_modem(options: ServeOptions) -> int:
@@ -121,7 +124,15 @@ async def _serve(options: ServeOptions) -> int:
             pacing=options.pacing,
         )
         cleanups.append(host.close)
-        world = World(clock, bus, phonebook=options.phonebook, pacing=options.pacing, loop=loop)
+        gateway = _gateway(options, loop, cleanups)
+        world = World(
+            clock,
+            bus,
+            phonebook=options.phonebook,
+            pacing=options.pacing,
+            loop=loop,
+            gateway=gateway,
+        )
         cleanups.append(world.close)
         world.add(host)
         where = await _open_port(options, host, loop, cleanups)
@@ -138,6 +149,19 @@ async def _serve(options: ServeOptions) -> int:
         if log is not None:
             log.close()
     return 0
+
+
+def _gateway(
+    options: ServeOptions, loop: asyncio.AbstractEventLoop, cleanups: list[Callable[[], Any]]
+) -> TunGateway | None:
+    """A TUN device for the ISP numbers, between the ISP's server and first client address."""
+    if options.gateway is None:
+        return None
+    isp = IspConfig()
+    device = TunDevice.open(address=isp.server, peer=isp.pool)  # TunError: one line
+    gateway = TunGateway(TunEndpoint(device), loop)
+    cleanups.append(gateway.close)
+    return gateway
 
 
 async def _open_port(

@@ -332,3 +332,20 @@ class TunEndpoint:
                 return
             self.received += 1
             self._on_packet(packet)
+
+
+class TunGateway:
+    """A `TunEndpoint` as the packet port of an ISP with `gateway` (farmodem.PacketPort)."""
+
+    def __init__(self, endpoint: TunEndpoint, loop: asyncio.AbstractEventLoop) -> None:
+        self.endpoint = endpoint
+        self.loop = loop
+
+    def send(self, packet: bytes) -> None:
+        self.endpoint.send(packet)
+
+    def listen(self, on_packet: Callable[[bytes], None]) -> None:
+        self.endpoint.attach(self.loop, on_packet)
+
+    def close(self) -> None:
+        self.endpoint.close()

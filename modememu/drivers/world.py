@@ -12,7 +12,7 @@ import asyncio
 from modememu.agents.isp import IspConfig
 from modememu.clock import Clock
 from modememu.drivers.exchange import Exchange
-from modememu.drivers.farmodem import ServiceModems
+from modememu.drivers.farmodem import PacketPort, ServiceModems
 from modememu.drivers.host import ModemHost
 from modememu.drivers.tcpline import TcpDialer
 from modememu.events import EventBus
@@ -29,12 +29,13 @@ class World:
         pacing: bool = True,
         loop: asyncio.AbstractEventLoop | None = None,
         isp: IspConfig | None = None,
+        gateway: PacketPort | None = None,
     ) -> None:
         self.clock = clock
         self.bus = bus
         self.pacing = pacing
         self.exchange = Exchange(clock, bus, phonebook)
-        self.services = ServiceModems(self.exchange, pacing=pacing, isp=isp)
+        self.services = ServiceModems(self.exchange, pacing=pacing, isp=isp, gateway=gateway)
         self.dialer: TcpDialer | None = None
         if loop is not None:  # TCP hosts and programs need the real loop
             self.dialer = TcpDialer(self.exchange, loop, pacing=pacing)
