@@ -25,7 +25,7 @@ from modememu.agents.isp import IspConfig
 from modememu.capture.pcap import PppPcapWriter, SlipPcapWriter
 from modememu.capture.pppdump import PppdumpWriter
 from modememu.clock import Clock, VirtualClock
-from modememu.drivers.agentdte import AgentDte
+from modememu.drivers.agentdte import AgentDte, start_dialer
 from modememu.drivers.host import ModemHost
 from modememu.drivers.runner import LoopClock
 from modememu.drivers.serve import JsonlLog
@@ -180,22 +180,13 @@ def build(
     world = World(clock, bus, phonebook=_phonebook(options), isp=isp)
     caller = world.add(ModemHost(load_profile(options.caller), clock, bus, name="caller"))
     config = DialerConfig(
-        number=SLIP_NUMBER if options.slip else PPP_NUMBER,
+        number=SLIP_NUMBER if options.slip else PPP_NUMBER,  # as _start's title says
         mode="slip" if options.slip else "ppp",
         user=DEMO_USER if options.auth else "",
         password=DEMO_PASSWORD if options.auth else "",
     )
     dialer = Dialer(config, seed=1996)
-    agent = AgentDte(
-        caller,
-        clock,
-        bus,
-        dialer,
-        source=DIALER,
-        on_carrier=dialer.carrier,
-        dtr=lambda: dialer.dtr,
-        tap=tap,
-    )
+    agent = start_dialer(caller, clock, bus, dialer, source=DIALER, tap=tap)
     return Session(clock, bus, world, caller, dialer, agent)
 
 
@@ -240,20 +231,17 @@ async def _run_real(out: TextIO, options: DemoOptions) -> int:
 def _start(
     out: TextIO, options: DemoOptions, clock: Clock, extra: list[Callable[[Stamped], None]]
 ) -> tuple[Session, Recorders]:
-    """Build the world with the transcript and recorders listening, print the title, dial."""
+    """Print the title, then build the world with the transcript and recorders listening: dial."""
+    profile = load_profile(options.caller)
+    mode = "SLIP" if options.slip else "PPP"
+    auth = f", {options.auth.upper()}" if options.auth else ""
+    number = SLIP_NUMBER if options.slip else PPP_NUMBER
+    caller = f"{profile.maker} {profile.model}"
+    print(f"modememu demo: a {caller} dials the ISP at {number} ({mode}{auth})", file=out)
     start = clock.now()
     recorders = Recorders(options, start)
     transcript = Transcript(out, caller="caller", dialer=DIALER, start=start)
     session = build(options, clock, [transcript, recorders.event, *extra], recorders.line)
-    profile = session.caller.modem.profile
-    mode = "SLIP" if options.slip else "PPP"
-    auth = f", {options.auth.upper()}" if options.auth else ""
-    print(
-        f"modememu demo: a {profile.maker} {profile.model} dials the ISP at "
-        f"{session.dialer.config.number} ({mode}{auth})",
-        file=out,
-    )
-    session.agent.input(session.dialer.start)
     return session, recorders
 
 

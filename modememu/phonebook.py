@@ -52,9 +52,7 @@ from modememu.modem.dialstring import DialStringError, parse_host
 KINDS = ("service", "tcp", "exec", "modem", "fault")
 SERVICES = ("echo", "bbs", "isp-ppp", "isp-slip")
 FAULTS = ("busy", "no-answer", "no-carrier")
-OPTIONS = (
-    "telnet", "rings", "profile", "snr_db", "latency_ms", "ber", "drop_after", "description"
-)
+OPTIONS = ("telnet", "rings", "profile", "snr_db", "latency_ms", "ber", "drop_after", "description")
 NUMBER_CHARS = frozenset("0123456789*#ABCD")
 SEPARATORS = str.maketrans("", "", " ()-./")
 
@@ -156,6 +154,11 @@ def parse_phonebook(data: bytes, path: Path) -> dict[str, Entry]:
         reason = " ".join(str(exc).split())
         raise PhonebookError(f"{path}: not valid TOML: {reason}") from None
     return _Reader(path).document(doc)
+
+
+def parse_numbers(numbers: object, path: Path) -> dict[str, Entry]:
+    """The entries of a `numbers` table already read from TOML (a scenario's, say)."""
+    return _Reader(path).document({"numbers": numbers})
 
 
 class _Reader:

@@ -26,7 +26,7 @@ from tunrig import KERNEL, US, KernelNamespace
 from modememu.agents.dialer import Dialer, DialerConfig
 from modememu.agents.isp import IspConfig
 from modememu.capture.pcap import SlipPcapWriter
-from modememu.drivers.agentdte import AgentDte
+from modememu.drivers.agentdte import start_dialer
 from modememu.drivers.host import ModemHost
 from modememu.drivers.runner import LoopClock
 from modememu.drivers.tun import TunDevice, TunEndpoint, TunGateway
@@ -246,11 +246,7 @@ def test_an_isp_with_a_tun_gateway_lets_the_dialer_reach_a_kernel_listener() -> 
             world = World(clock, bus, loop=loop, gateway=gateway)
             caller = world.add(ModemHost(load_profile("zyxel-u1496e"), clock, bus, name="caller"))
             dialer = Dialer(DialerConfig(number="5550100"), seed=1)
-            agent = AgentDte(
-                caller, clock, bus, dialer, source="dialer",
-                on_carrier=dialer.carrier, dtr=lambda: dialer.dtr,
-            )  # fmt: skip
-            agent.input(dialer.start)
+            start_dialer(caller, clock, bus, dialer, source="dialer")
             deadline = loop.time() + 60
             while dialer.step != "done" and loop.time() < deadline:
                 await asyncio.sleep(0.05)

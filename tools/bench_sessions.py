@@ -28,7 +28,7 @@ import time
 from modememu.agents.dialer import Dialer, DialerConfig
 from modememu.clock import VirtualClock
 from modememu.dialup import PPP_NUMBER
-from modememu.drivers.agentdte import AgentDte
+from modememu.drivers.agentdte import start_dialer
 from modememu.drivers.host import ModemHost
 from modememu.drivers.world import World
 from modememu.events import EventBus
@@ -48,16 +48,7 @@ def run(sessions: int) -> tuple[list[Dialer], float]:
     for n in range(sessions):
         host = world.add(ModemHost(profile, clock, bus, name=f"caller-{n}"))
         dialer = Dialer(DialerConfig(number=PPP_NUMBER), seed=n)
-        agent = AgentDte(
-            host,
-            clock,
-            bus,
-            dialer,
-            source=f"dialer-{n}",
-            on_carrier=dialer.carrier,
-            dtr=lambda d=dialer: d.dtr,
-        )
-        agent.input(dialer.start)
+        start_dialer(host, clock, bus, dialer, source=f"dialer-{n}")
         dialers.append(dialer)
     while any(d.step != "done" for d in dialers) and clock.now() < LIMIT and clock.step():
         pass

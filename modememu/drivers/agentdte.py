@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from modememu.agents.dialer import Dialer
 from modememu.clock import Clock
 from modememu.drivers.host import ModemHost
 from modememu.drivers.runner import CoreDriver
@@ -113,3 +114,27 @@ class AgentDte:
         actions, self._actions = self._actions, []
         for action in actions:
             action()
+
+
+def start_dialer(
+    host: ModemHost,
+    clock: Clock,
+    bus: EventBus,
+    dialer: Dialer,
+    *,
+    source: str,
+    tap: Callable[[float, bool, bytes], None] | None = None,
+) -> AgentDte:
+    """Put a dialer on a modem's DTE side (DCD in, DTR out) and start it dialing."""
+    agent = AgentDte(
+        host,
+        clock,
+        bus,
+        dialer,
+        source=source,
+        on_carrier=dialer.carrier,
+        dtr=lambda: dialer.dtr,
+        tap=tap,
+    )
+    agent.input(dialer.start)
+    return agent

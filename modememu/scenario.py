@@ -1,0 +1,290 @@
+"""`modememu run SCENARIO.toml`: a test bench described once, run as often as wanted.
+
+A scenario names modems (profile, number, optionally a pty a program drives),
+dialers that sit on some of them, the ISP behind 5550100/5550101 and extra
+phonebook numbers. `demo` is the built-in scenario `DEMO`. Example:
+
+    fast = true                     # the virtual clock; default: real time
+
+    [isp]
+    auth = "chap"                   # "", "pap" or "chap"
+    users = { alice = "wonderland" }
+
+    [numbers."5551234"]             # as in a --phonebook file
+    service = "bbs"
+
+    [[modem]]
+    name = "pc"
+    profile = "usr-courier-v34"
+
+    [[dialer]]
+    modem = "pc"
+    number = "5550100"
+    user = "alice"
+    password = "wonderland"
+
+The run ends when every dialer is done (exit status: the first dialer's code
+that is not 0), or, with no dialers, when interrupted. Every mistake in the
+file is one `ScenarioError` line naming the key and the problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from modememu.agents.dialer import Dialer, DialerConfig
+from modememu.agents.isp import IspConfig, IspConfigError
+from modememu.clock import Clock, VirtualClock
+from modememu.drivers.agentdte import start_dialer
+from modememu.drivers.host import ModemHost
+from modememu.drivers.pty import PtyPort
+from modememu.drivers.runner import LoopClock
+from modememu.drivers.serve import JsonlLog
+from modememu.drivers.world import World
+from modememu.events import EventBus
+from modememu.phonebook import Phonebook, PhonebookError, parse_numbers
+from modememu.profiles import DEFAULT_PROFILE, ProfileError, load_profile
+from modememu.transcript import Transcript
+
+LIMIT = 900.0  # seconds a run with dialers may take
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot run; the message is one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModemSpec:
+    name: str
+    profile: str = DEFAULT_PROFILE
+    number: str = ""
+    pty: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DialerSpec:
+    modem: str
+    config: DialerConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    fast: bool = False
+    isp: IspConfig = field(default_factory=IspConfig)
+    phonebook: Phonebook = field(default_factory=Phonebook.default)
+    modems: tuple[ModemSpec, ...] = ()
+    dialers: tuple[DialerSpec, ...] = ()
+
+
+DEMO = Scenario(
+    modems=(ModemSpec("caller"),),
+    dialers=(DialerSpec("caller", DialerConfig()),),
+)
+
+_TOP = ("fast", "isp", "numbers", "modem", "dialer")
+_MODEM_KEYS = ("name", "profile", "number", "pty")
+_DIALER_FIELDS = ("number", "init", "mode", "user", "password", "host", "port", "hangup")
+
+
+def load(path: Path) -> Scenario:
+    """Read and check a scenario file; ScenarioError names the first problem."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
+    return _Checker(path).scenario(doc)
+
+
+class _Checker:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> ScenarioError:
+        return ScenarioError(f"{self.path}: {key}: {problem}")
+
+    def scenario(self, doc: Mapping[str, Any]) -> Scenario:
+        for key in doc:
+            if key not in _TOP:
+                raise self.fail(key, f"unknown key (allowed: {', '.join(_TOP)})")
+        fast = doc.get("fast", False)
+        if not isinstance(fast, bool):
+            raise self.fail("fast", "expected true or false")
+        modems = tuple(
+            self.modem(f"modem[{i}]", t) for i, t in enumerate(self.tables(doc, "modem"))
+        )
+        names = [m.name for m in modems]
+        if len(set(names)) != len(names):
+            raise self.fail("modem", "two modems have the same name")
+        dialers = tuple(
+            self.dialer(f"dialer[{i}]", t, names) for i, t in enumerate(self.tables(doc, "dialer"))
+        )
+        if len({d.modem for d in dialers}) != len(dialers):
+            raise self.fail("dialer", "two dialers on one modem")
+        if fast and any(m.pty is not None for m in modems):
+            raise self.fail("fast", "a modem on a pty needs real time (fast = false)")
+        return Scenario(fast, self.isp(doc.get("isp", {})), self.numbers(doc), modems, dialers)
+
+    def tables(self, doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+        value = doc.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+            raise self.fail(key, f"expected [[{key}]] tables")
+        return value
+
+    def known(self, where: str, table: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.fail(f"{where}.{key}", f"unknown key (allowed: {', '.join(allowed)})")
+
+    def string(self, key: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, "expected a string")
+        return value
+
+    def modem(self, where: str, table: Mapping[str, Any]) -> ModemSpec:
+        for key in table:
+            if key not in _MODEM_KEYS:
+                raise self.fail(
+                    f"{where}.{key}", f"unknown key (allowed: {', '.join(_MODEM_KEYS)})"
+                )
+        if "name" not in table:
+            raise self.fail(where, "a modem needs a name")
+        profile = self.string(f"{where}.profile", table.get("profile", DEFAULT_PROFILE))
+        try:
+            load_profile(profile)
+        except ProfileError as exc:
+            raise self.fail(f"{where}.profile", str(exc)) from None
+        pty = table.get("pty")
+        return ModemSpec(
+            self.string(f"{where}.name", table["name"]),
+            profile,
+            self.string(f"{where}.number", table.get("number", "")),
+            None if pty is None else Path(self.string(f"{where}.pty", pty)),
+        )
+
+    def dialer(self, where: str, table: Mapping[str, Any], modems: list[str]) -> DialerSpec:
+        self.known(where, table, ("modem", *_DIALER_FIELDS))
+        modem = self.string(f"{where}.modem", table.get("modem", ""))
+        if modem not in modems:
+            raise self.fail(f"{where}.modem", f"no modem named {modem!r}")
+        fields = {k: table[k] for k in _DIALER_FIELDS if k in table}
+        try:
+            config = DialerConfig(**fields)
+        except (TypeError, ValueError) as exc:
+            raise self.fail(where, " ".join(str(exc).split())) from None
+        return DialerSpec(modem, config)
+
+    def isp(self, table: object) -> IspConfig:
+        if not isinstance(table, dict):
+            raise self.fail("isp", "expected a table")
+        try:
+            return IspConfig(**table)
+        except TypeError as exc:
+            raise self.fail("isp", " ".join(str(exc).split())) from None
+        except IspConfigError as exc:
+            raise self.fail("isp", str(exc)) from None
+
+    def numbers(self, doc: Mapping[str, Any]) -> Phonebook:
+        if "numbers" not in doc:
+            return Phonebook.default()
+        try:
+            extra = parse_numbers(doc["numbers"], self.path)
+        except PhonebookError as exc:
+            raise ScenarioError(str(exc)) from None
+        return Phonebook({**{e.number: e for e in Phonebook.default().entries()}, **extra})
+
+
+# -- running ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Bench:
+    world: World
+    dialers: list[Dialer]
+    closers: list[Callable[[], object]]
+
+    @property
+    def done(self) -> bool:
+        return all(d.step == "done" for d in self.dialers)
+
+    def status(self) -> int:
+        codes = [d.result.code if d.result else 1 for d in self.dialers]
+        return next((c for c in codes if c), 0)
+
+
+def _build(
+    scenario: Scenario,
+    clock: Clock,
+    out: TextIO,
+    log: Path | None,
+    loop: asyncio.AbstractEventLoop | None,
+) -> _Bench:
+    bus = EventBus()
+    closers: list[Callable[[], object]] = []
+    if log is not None:
+        jsonl = JsonlLog(log, clock.now())
+        bus.subscribe(jsonl)
+        closers.append(jsonl.close)
+    world = World(clock, bus, phonebook=scenario.phonebook, isp=scenario.isp, loop=loop)
+    hosts: dict[str, ModemHost] = {}
+    for spec in scenario.modems:
+        host = ModemHost(load_profile(spec.profile), clock, bus, name=spec.name, number=spec.number)
+        hosts[spec.name] = world.add(host)
+        closers.append(host.close)
+        if spec.pty is not None:
+            assert loop is not None
+            pty = PtyPort(host, spec.pty, loop)
+            pty.open()
+            closers.append(pty.close)
+            print(f"{spec.name}: {spec.profile} on {spec.pty}", file=out)
+    dialers = []
+    for n, wanted in enumerate(scenario.dialers):
+        source = f"dialer-{wanted.modem}"
+        bus.subscribe(Transcript(out, caller=wanted.modem, dialer=source, start=clock.now()))
+        dialer = Dialer(wanted.config, seed=n)
+        start_dialer(hosts[wanted.modem], clock, bus, dialer, source=source)
+        dialers.append(dialer)
+    return _Bench(world, dialers, closers)
+
+
+def run(scenario: Scenario, out: TextIO, *, log: Path | None = None) -> int:
+    """Run a scenario to its end; the exit status."""
+    if scenario.fast:
+        clock = VirtualClock()
+        bench = _build(scenario, clock, out, log, None)
+        try:
+            while not bench.done and clock.now() < LIMIT and clock.step():
+                pass
+        finally:
+            for close in reversed(bench.closers):
+                close()
+        return bench.status()
+    return asyncio.run(_run_real(scenario, out, log))
+
+
+async def _run_real(scenario: Scenario, out: TextIO, log: Path | None) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bench = _build(scenario, LoopClock(loop), out, log, loop)
+    try:
+        deadline = loop.time() + LIMIT
+        while not stop.is_set() and (not bench.dialers or not bench.done):
+            if bench.dialers and loop.time() > deadline:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.05)
+    finally:
+        for close in reversed(bench.closers):
+            close()
+        await bench.world.close()
+    return bench.status() if bench.dialers else 0
