@@ -181,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--tour", action="store_true", help="instead: the AT command tour of one modem"
     )
+
+    scenario = sub.add_parser("run", help="run a scenario file: modems, dialers, ISP, numbers")
+    scenario.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    scenario.add_argument("--log", type=Path, metavar="FILE", help="every event as JSON lines")
+
+    replay = sub.add_parser("replay", help="print a recorded session (a --log file) again")
+    replay.add_argument("log", type=Path, metavar="FILE.jsonl")
     return parser
 
 
@@ -209,7 +216,29 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _call(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "run":
+        return _run_scenario(args)
+    if args.command == "replay":
+        return _replay(args)
     raise CliError(f"unknown command {args.command!r}")
+
+
+def _run_scenario(args: argparse.Namespace) -> int:
+    from modememu.scenario import ScenarioError, load, run
+
+    try:
+        return run(load(args.scenario), sys.stdout, log=args.log)
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from modememu.replay import ReplayError, replay
+
+    try:
+        return replay(args.log, sys.stdout)
+    except ReplayError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _demo(args: argparse.Namespace) -> int:

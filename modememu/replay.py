@@ -23,6 +23,7 @@ import modememu.agents.isp
 import modememu.link.ppp.session
 import modememu.modem.events
 import modememu.net.events
+from modememu.agents.dialer import DialerStep
 from modememu.events import Event, Stamped
 from modememu.transcript import Transcript
 
@@ -89,16 +90,23 @@ def records(path: Path, skipped: list[int]) -> Iterator[Stamped]:
         yield stamped
 
 
-def replay(path: Path, out: TextIO, *, caller: str = "caller", dialer: str = "dialer") -> int:
-    """Print the transcript of a recorded session; 0, or 1 when nothing could be read."""
+def caller_of(dialer: str) -> str:
+    """The modem a dialer sat on, from the names the demo and scenarios give them."""
+    return "caller" if dialer == "dialer" else dialer.removeprefix("dialer-")
+
+
+def replay(path: Path, out: TextIO) -> int:
+    """Print the transcript of a recorded session; ReplayError when nothing could be read."""
     skipped: list[int] = []
-    transcript = Transcript(out, caller=caller, dialer=dialer)
-    seen = 0
-    for stamped in records(path, skipped):
-        seen += 1
-        transcript(stamped)
+    stamped = list(records(path, skipped))
+    dialers = sorted({s.source for s in stamped if isinstance(s.event, DialerStep)}) or ["dialer"]
+    transcripts = {d: Transcript(out, caller=caller_of(d), dialer=d) for d in dialers}
+    route = {caller_of(d): t for d, t in transcripts.items()} | transcripts
+    first = transcripts[dialers[0]]
+    for record in stamped:
+        route.get(record.source, first)(record)  # anyone else (the ISP) once, via the first
     if skipped:
         print(f"modememu replay: {len(skipped)} lines skipped (first: line {skipped[0]})", file=out)
-    if seen == 0:
+    if not stamped:
         raise ReplayError(f"{path}: no events a transcript shows")
     return 0

@@ -248,7 +248,9 @@ def _build(
     dialers = []
     for n, wanted in enumerate(scenario.dialers):
         source = f"dialer-{wanted.modem}"
-        bus.subscribe(Transcript(out, caller=wanted.modem, dialer=source, start=clock.now()))
+        bus.subscribe(
+            Transcript(out, caller=wanted.modem, dialer=source, start=clock.now(), others=n == 0)
+        )
         dialer = Dialer(wanted.config, seed=n)
         start_dialer(hosts[wanted.modem], clock, bus, dialer, source=source)
         dialers.append(dialer)

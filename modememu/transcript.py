@@ -29,8 +29,11 @@ HANDSHAKE_STEPS = frozenset({"ANSam", "CM", "JM", "CJ", "V.8 done", "INFO1", "tr
 class Transcript:
     """Prints a session from the side of the `caller` modem and of the `dialer`, its DTE."""
 
-    def __init__(self, out: TextIO, *, caller: str, dialer: str, start: float = 0.0) -> None:
+    def __init__(
+        self, out: TextIO, *, caller: str, dialer: str, start: float = 0.0, others: bool = True
+    ) -> None:
         self.out = out
+        self.others = others  # also the ISP's lines (one transcript of several says them)
         self.start = start
         self.lines = 0
         self._caller = caller
@@ -41,8 +44,10 @@ class Transcript:
             line = _modem_line(stamped.event)
         elif stamped.source == self._dialer:
             line = _dialer_line(stamped.event)
-        else:
+        elif self.others:
             line = _isp_line(stamped.event)
+        else:
+            line = None
         if line is not None:
             self.say(stamped.time, *line)
 

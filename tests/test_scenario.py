@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,26 @@ def test_replay_skips_what_does_not_fit_and_refuses_what_is_not_a_log(tmp_path: 
     junk.write_bytes(b"\xff\xfe")
     with pytest.raises(ReplayError):
         replay(junk, io.StringIO())
+
+
+def modememu(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "modememu", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_run_and_replay_commands(tmp_path: Path) -> None:
+    bench, log = write(tmp_path, BENCH), tmp_path / "bench.jsonl"
+    ran = modememu("run", str(bench), "--log", str(log))
+    assert ran.returncode == 0, ran.stderr
+    again = modememu("replay", str(log))
+    assert again.returncode == 0 and again.stdout == ran.stdout
+    bad = modememu("run", str(write(tmp_path, "[[dialer]]\nmodem = 'x'\n")))
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1
+    assert "dialer[0].modem: no modem named 'x'" in bad.stderr
+    missing = modememu("replay", str(tmp_path / "none.jsonl"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
