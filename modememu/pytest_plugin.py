@@ -5,12 +5,12 @@ there in every test without a conftest.py. There are four fixtures and two setti
 
 | fixture | gives |
 |---|---|
-| `modem_url` | `str`: a `modememu://` URL of a new modem; open it with `serial.serial_for_url` |
-| `modem_pair` | `ModemPair`: two modems' URLs and the number the caller dials to reach the answerer |
-| `modem_pty` | `str`: a path linked to a pty with a modem behind it; any program can open it |
+| `modem_url` | `str`: a `modememu://` URL of a new modem, for `serial.serial_for_url` |
+| `modem_pair` | `ModemPair`: two modems' URLs, and the number that reaches the answerer |
+| `modem_pty` | `str`: a path linked to a pty with a modem behind it, for any program |
 | `virtual_clock` | `VirtualClock`: this test's virtual time, starting at 0 |
-| `modememu_profile` | setting: the firmware profile of the fixtures' modems (`"usr-courier-v34"`) |
-| `modememu_clock` | setting: `"real"` (the default) or `"virtual"` for `modem_url` and `modem_pair` |
+| `modememu_profile` | setting: the profile of the fixtures' modems (`"usr-courier-v34"`) |
+| `modememu_clock` | setting: `"real"` (default) or `"virtual"`, for `modem_url`, `modem_pair` |
 
 The design: the fixtures only hand out addresses; the modems are the ones
 modememu already runs inside the process, and a fixture's modem exists only for
@@ -75,8 +75,8 @@ DEFAULT_PROFILE = "usr-courier-v34"  # as `modememu.profiles.DEFAULT_PROFILE`, w
 DEFAULT_CLOCK = "real"
 _CLOCKS = ("real", "virtual")
 
-# Names and numbers no other fixture modem of this process has. The numbers are
-# outside the built-in 55501xx; a phonebook entry of yours with the same number wins.
+# Names and numbers no other fixture modem of this process has; the numbers are
+# outside the built-in services' 55501xx.
 _serial = itertools.count(1)
 
 
@@ -172,9 +172,9 @@ def modem_url(
     `modememu_clock = "virtual"`). Once at a time, as a real port. After the test the
     modem is closed, even if the test left its port open.
     """
-    url = _url(_fresh_name(), modememu_profile, modememu_clock)
-    with _closed_after(request, modememu_clock, url):
-        yield url
+    name = _fresh_name()
+    with _closed_after(request, modememu_clock, name):
+        yield _url(name, modememu_profile, modememu_clock)
 
 
 @pytest.fixture
@@ -190,15 +190,15 @@ def modem_pair(
     `modememu_clock = "virtual"` those are virtual seconds, which pass in
     milliseconds. Both modems are closed after the test.
     """
+    caller, answerer = _fresh_name(), _fresh_name()
     caller_number, answerer_number = _fresh_number(), _fresh_number()
-    pair = ModemPair(
-        caller=_url(_fresh_name(), modememu_profile, modememu_clock, caller_number),
-        answerer=_url(_fresh_name(), modememu_profile, modememu_clock, answerer_number),
-        number=answerer_number,
-        caller_number=caller_number,
-    )
-    with _closed_after(request, modememu_clock, pair.caller, pair.answerer):
-        yield pair
+    with _closed_after(request, modememu_clock, caller, answerer):
+        yield ModemPair(
+            caller=_url(caller, modememu_profile, modememu_clock, caller_number),
+            answerer=_url(answerer, modememu_profile, modememu_clock, answerer_number),
+            number=answerer_number,
+            caller_number=caller_number,
+        )
 
 
 @pytest.fixture
@@ -279,12 +279,9 @@ def _url(name: str, profile: str, clock: str, number: str = "") -> str:
 
 
 @contextmanager
-def _closed_after(request: pytest.FixtureRequest, clock: str, *urls: str) -> Iterator[None]:
-    """Around the test: the world `urls` live in; after it, close their modems left open."""
-    from modememu.drivers.urlhandler.protocol_modememu import parse_url  # noqa: PLC0415
-
-    names = [parse_url(url)[0] for url in urls]
-    if clock == "virtual":
+def _closed_after(request: pytest.FixtureRequest, clock: str, *names: str) -> Iterator[None]:
+    """Around the test: the world the modems `names` live in; after it, close those left open."""
+    if _checked_clock(clock) == "virtual":
         request.getfixturevalue("virtual_clock")  # this test's world, torn down after us
     yield
     if clock == "virtual":
