@@ -182,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--tour", action="store_true", help="instead: the AT command tour of one modem"
     )
 
+    _add_dial_parser(sub)
+
     scenario = sub.add_parser("run", help="run a scenario file: modems, dialers, ISP, numbers")
     scenario.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
     scenario.add_argument("--log", type=Path, metavar="FILE", help="every event as JSON lines")
@@ -216,6 +218,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _call(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "dial":
+        return _dial(args)
     if args.command == "run":
         return _run_scenario(args)
     if args.command == "replay":
@@ -345,6 +349,158 @@ def _modem(args: argparse.Namespace) -> int:
         gateway=args.gateway,
     )
     return run_modem(options)
+
+
+# -- dial ----------------------------------------------------------------------------------
+
+DIAL_EPILOG = """\
+exit status (the dialer's result):
+  0  success: echo matched, connection closed, link down, modem on hook
+  1  BUSY
+  2  NO CARRIER (while dialing)
+  3  NO ANSWER (the modem says so only for a dial string with @)
+  4  dialing failed otherwise: NO DIALTONE, ERROR, or no answer to a chat step
+     within --timeout
+  5  link failed: PPP did not reach the network phase, or ended while in use
+  6  authentication failed (PAP/CHAP refused, or the ISP wants a user)
+  7  TCP failed: refused, reset, timed out, or the echo did not match
+  8  carrier lost after CONNECT (also: the port went away after CONNECT)
+  9  hang-up failed: carrier still up after DTR drop (or +++ and ATH0)
+ 10  no session: the port or the log cannot be opened, or the options do not
+     go together (one line on stderr)
+  2  with a usage line on stderr and nothing on stdout: a command line that
+     does not parse
+130  interrupted (Ctrl-C): the port is closed, which drops DTR where it has one
+"""
+
+
+def _ipv4_target(text: str) -> tuple[str, int]:
+    from ipaddress import AddressValueError, IPv4Address
+
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "10.0.2.2", text
+    try:
+        IPv4Address(host)
+    except AddressValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected [IPv4-ADDRESS:]PORT (the dialer has no DNS), got {text!r}"
+        ) from None
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected [IPv4-ADDRESS:]PORT, got {text!r}")
+    return host, int(port)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 3600:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0..3600 seconds, got {text!r}")
+    return value
+
+
+def _init_line(text: str) -> str:
+    if text and (not text[:2].upper() == "AT" or any(c in text for c in "\r\n\0")):
+        raise argparse.ArgumentTypeError(f"expected one AT command line, got {text!r}")
+    return text
+
+
+def _add_dial_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    dial = sub.add_parser(
+        "dial",
+        help="dial the ISP through a modem on a serial port: PPP or SLIP, TCP echo, hang-up",
+        description="Be the 1990s PC: on the modem at --port (a device, the pty of\n"
+        "`modememu modem --pty`, a modememu:// or rfc2217:// URL) send the init line\n"
+        "and ATDT NUMBER, bring up PPP (or SLIP), open TCP to --tcp, send a line and\n"
+        "check its echo, close, take the link down and hang up, printing every step.",
+        epilog=DIAL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dial.add_argument("number", metavar="NUMBER", help="what to dial, e.g. 5550100")
+    dial.add_argument(
+        "--port",
+        required=True,
+        metavar="DEVICE_OR_URL",
+        help="/dev/ttyUSB0, a pty link, modememu://NAME, rfc2217://HOST:PORT",
+    )
+    link = dial.add_mutually_exclusive_group()
+    link.add_argument("--ppp", action="store_true", help="PPP after CONNECT (the default)")
+    link.add_argument("--slip", action="store_true", help="SLIP after CONNECT")
+    dial.add_argument("--user", help="PAP/CHAP name (PPP only; needs --password)")
+    dial.add_argument("--password", help="PAP/CHAP secret (visible to ps; test accounts only)")
+    dial.add_argument(
+        "--tcp",
+        type=_ipv4_target,
+        default=("10.0.2.2", 7),
+        metavar="HOST:PORT",
+        help="where to connect over the link (default: 10.0.2.2:7, the ISP's echo)",
+    )
+    dial.add_argument("--baud", type=_baud, default=115200, help="port speed (default: 115200)")
+    dial.add_argument(
+        "--init",
+        type=_init_line,
+        default="ATZ",
+        metavar="AT...",
+        help="the command line before dialing, chat's escapes allowed (default: ATZ; '' none)",
+    )
+    dial.add_argument(
+        "--hangup",
+        choices=("dtr", "escape"),
+        help="drop DTR, or +++ and ATH0 (default: dtr where the port has it, else escape)",
+    )
+    dial.add_argument("--log", type=Path, metavar="FILE", help="every event as JSON lines")
+    dial.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="S",
+        help="for each step: OK, CONNECT, PPP up, each TCP step (default: 60)",
+    )
+
+
+def _dial(args: argparse.Namespace) -> int:
+    """Errors before a session are one line and exit 10, so no dialer code is mistaken."""
+    from modememu.agents.dialer import DialerConfig
+    from modememu.drivers.dialport import EXIT_NOT_RUN, DialOptions, run_dial
+    from modememu.drivers.errors import PortError
+
+    def refuse(line: str) -> int:
+        print(f"modememu: {line}", file=sys.stderr)
+        return EXIT_NOT_RUN
+
+    if (args.user is None) != (args.password is None):
+        return refuse("--user and --password go together")
+    if args.slip and args.user is not None:
+        return refuse("--user needs PPP: SLIP has no authentication")
+    try:
+        config = DialerConfig(
+            number=args.number,
+            init=args.init,
+            mode="slip" if args.slip else "ppp",
+            user=args.user or "",
+            password=args.password or "",
+            host=args.tcp[0],
+            port=args.tcp[1],
+            hangup=args.hangup or "dtr",
+            chat_timeout=args.timeout,
+            link_timeout=args.timeout,
+            tcp_timeout=args.timeout,
+        )
+    except ValueError as exc:
+        return refuse(str(exc))
+    options = DialOptions(
+        port=args.port,
+        config=config,
+        baud=args.baud,
+        hangup_auto=args.hangup is None,
+        log=args.log,
+    )
+    try:
+        return run_dial(sys.stdout, options)
+    except PortError as exc:
+        return refuse(str(exc))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class ServeOptions:
     listen: tuple[str, int] | None = None
     pacing: bool = True
     gateway: str | None = None  # "tun": the ISP's callers reach the host kernel
+    isp: IspConfig | None = None  # the ISP behind 5550100/5550101 (users, auth)
 
 
 def run_modem(options: ServeOptions) -> int:
@@ -131,6 +132,7 @@ async def _serve(options: ServeOptions) -> int:
             phonebook=options.phonebook,
             pacing=options.pacing,
             loop=loop,
+            isp=options.isp,
             gateway=gateway,
         )
         cleanups.append(world.close)
@@ -157,7 +159,7 @@ def _gateway(
     """A TUN device for the ISP numbers, between the ISP's server and first client address."""
     if options.gateway is None:
         return None
-    isp = IspConfig()
+    isp = options.isp or IspConfig()
     device = TunDevice.open(address=isp.server, peer=isp.pool)  # TunError: one line
     gateway = TunGateway(TunEndpoint(device), loop)
     cleanups.append(gateway.close)
