@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from modememu.agents.isp import IspConfig, IspConfigError
 from modememu.phonebook import Phonebook, PhonebookError
 from modememu.profiles import DEFAULT_PROFILE, ProfileError, load_all, load_profile
 
@@ -98,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("tun",),
         help="the ISP numbers' IP goes to a TUN device: the host kernel answers (root)",
     )
+    modem.add_argument(
+        "--isp-users",
+        type=Path,
+        metavar="FILE",
+        help="the ISP's users: lines 'user password' (with --isp-auth)",
+    )
+    modem.add_argument("--isp-auth", choices=("pap", "chap"), help="the ISP asks for PAP or CHAP")
 
     sub.add_parser("numbers", help="list the phonebook's numbers").add_argument(
         "--phonebook", type=Path, help="TOML phonebook merged over the built-in numbers"
@@ -347,8 +355,21 @@ def _modem(args: argparse.Namespace) -> int:
         listen=args.listen,
         pacing=not args.no_pacing,
         gateway=args.gateway,
+        isp=_isp(args),
     )
     return run_modem(options)
+
+
+def _isp(args: argparse.Namespace) -> IspConfig | None:
+    """The ISP behind 5550100/5550101 as the options describe it (None: the default one)."""
+    if args.isp_users is None and args.isp_auth is None:
+        return None
+    if args.isp_users is None:
+        raise CliError("--isp-auth needs --isp-users FILE")
+    try:
+        return IspConfig.from_users_file(args.isp_users, auth=args.isp_auth or "")
+    except IspConfigError as exc:
+        raise CliError(str(exc)) from None
 
 
 # -- dial ----------------------------------------------------------------------------------

@@ -249,3 +249,22 @@ def test_bad_arguments_are_one_line(args: list[str], code: int) -> None:
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert proc.stderr.strip().splitlines()[-1].startswith("modememu")
+
+
+def test_an_isp_with_chap_users_from_a_file(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    users.write_text("# the ISP's users\nalice wonderland\n")
+    link = tmp_path / "modem"
+    modem = start_modem(
+        ["--pty", str(link), "--profile", FAST_PROFILE, "--no-pacing",
+         "--isp-users", str(users), "--isp-auth", "chap"],
+        tmp_path,
+    )  # fmt: skip
+    try:
+        good = dial("--port", str(link), "--user", "alice", "--password", "wonderland", "5550100")
+        assert good.returncode == EXIT_OK, good.stdout + good.stderr
+        assert "rcvd [CHAP Success" in good.stdout and "wonderland" not in good.stdout
+        bad = dial("--port", str(link), "--user", "alice", "--password", "looking-glass", "5550100")
+        assert bad.returncode == 6, bad.stdout + bad.stderr  # authentication failed
+    finally:
+        modem.stop()

@@ -128,7 +128,7 @@ class DialerConfig:
     message: bytes = b"Hello from modememu\r\n"
     slip_address: str = "10.0.2.15"  # used when the SLIP banner names none
     hangup: str = "dtr"  # "dtr" or "escape"
-    chat_timeout: float = 60.0  # each expect of the chat script
+    chat_timeout: float = 90.0  # each expect: longer than S7 (60 s), so the modem says why
     link_timeout: float = 60.0  # CONNECT to network phase; also LCP terminate
     tcp_timeout: float = 60.0  # each of connect, exchange, close
     hangup_timeout: float = 10.0
