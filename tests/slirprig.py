@@ -93,7 +93,7 @@ STOP_TIMEOUT = 5.0
 # The listener inside the namespace: port first, then one line per accepted
 # connection; each connection is echoed. It exits when its stdin (our pipe)
 # closes, so it never outlives the test process.
-_LISTENER = r"""
+LISTENER = r"""
 import os, socket, sys, threading
 def echo(conn):
     with conn:
@@ -346,7 +346,7 @@ class SlirpRig:
     def _start_listener(self) -> None:
         # `ip netns exec` execs its command, so these PIDs are the programs themselves.
         self._listener = subprocess.Popen(
-            self._netns_exec(sys.executable, "-I", "-c", _LISTENER),
+            self._netns_exec(sys.executable, "-I", "-c", LISTENER),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=self.workdir,

@@ -587,6 +587,8 @@ def test_config_hides_the_password_and_writes_a_chat_script() -> None:
     assert config.pppd_words() == [
         "noipdefault",
         "usepeerdns",
+        ":10.0.2.2",  # the peer's address if it proposes none (slirp)
+        "ipcp-accept-remote",
         "user",
         "alice",
         "password",

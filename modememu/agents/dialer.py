@@ -172,7 +172,9 @@ class DialerConfig:
 
     def pppd_words(self) -> list[str]:
         """The PPP client's options as pppd words (the password among them)."""
-        words = list(self.ppp_options)
+        # The target's host as the peer's address, should the peer propose none for
+        # itself (slirp proposes 0.0.0.0 and needs a Nak); whatever it does propose wins.
+        words = [*self.ppp_options, f":{self.host}", "ipcp-accept-remote"]
         if self.user:
             words += ["user", self.user]
         if self.password:
