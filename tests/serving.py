@@ -57,11 +57,11 @@ def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> in
 class ModemProcess:
     """`modememu modem ARGS` with stderr in a file, started and waited on until ready."""
 
-    def __init__(self, args: Sequence[str], workdir: Path) -> None:
+    def __init__(self, args: Sequence[str], workdir: Path, prefix: Sequence[str] = ()) -> None:
         self.stderr_path = workdir / f"modememu-{time.monotonic_ns()}.stderr"
         self._stderr = self.stderr_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "modememu.cli", "modem", *args],
+        self.proc = subprocess.Popen(  # `prefix`: e.g. ip netns exec NAME (it execs)
+            [*prefix, sys.executable, "-m", "modememu.cli", "modem", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -97,8 +97,8 @@ class ModemProcess:
         return code
 
 
-def start_modem(args: Sequence[str], workdir: Path) -> ModemProcess:
-    modem = ModemProcess(args, workdir)
+def start_modem(args: Sequence[str], workdir: Path, *, prefix: Sequence[str] = ()) -> ModemProcess:
+    modem = ModemProcess(args, workdir, prefix)
     try:
         modem.wait_ready()
     except BaseException:

@@ -96,3 +96,53 @@ def test_dial_negotiates_ppp_with_slirp_and_reaches_its_localhost(
     assert "link: PPP: local 10.0.2.15, remote 10.0.2.2" in out
     assert "echo matched" in out
     assert f"10.0.2.2:{port} > 10.0.2.15" in out  # its answer, from 127.0.0.1:PORT
+
+
+ECHO_SERVER = r"""
+import socket, sys
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("0.0.0.0", 7))
+server.listen(4)
+print("listening", flush=True)
+conn, peer = server.accept()
+print("accepted", peer[0], flush=True)
+with conn:
+    while data := conn.recv(4096):
+        conn.sendall(data)
+"""
+
+
+@pytest.mark.peer
+def test_dial_through_modem_gateway_tun_reaches_the_kernels_tcp(
+    namespace: tuple[str, int], tmp_path: Path
+) -> None:
+    # `modememu modem --gateway tun` inside the namespace: the ISP's callers' packets go
+    # into a TUN device there, and the namespace's kernel answers on port 7.
+    ip = require("ip")
+    name, _ = namespace
+    kernel = subprocess.Popen(
+        [ip, "netns", "exec", name, sys.executable, "-I", "-c", ECHO_SERVER],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert kernel.stdout is not None and kernel.stdout.readline().strip() == "listening"
+    link = tmp_path / "modem"
+    modem = start_modem(
+        ["--pty", str(link), "--profile", "hayes-smartmodem-2400", "--no-pacing",
+         "--gateway", "tun"],
+        tmp_path,
+        prefix=[ip, "netns", "exec", name],
+    )  # fmt: skip
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "modememu", "dial", "--port", str(link), "5550100"],
+            capture_output=True, text=True, timeout=GUARD, check=False,
+        )  # fmt: skip
+    finally:
+        modem.stop()
+        kernel.kill()
+        kernel.wait(timeout=10)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "echo matched" in proc.stdout
+    assert "accepted 10.0.2.15" in kernel.stdout.read()  # the kernel saw our dialer
