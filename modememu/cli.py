@@ -6,6 +6,7 @@ Every user error ends as one line on stderr and a non-zero exit, never a traceba
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -475,9 +476,9 @@ def _add_dial_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     dial.add_argument(
         "--timeout",
         type=_seconds,
-        default=60.0,
         metavar="S",
-        help="for each step: OK, CONNECT, PPP up, each TCP step (default: 60)",
+        help="for each step: OK, CONNECT, PPP up, each TCP step (default: 90 for the"
+        " modem's answers, longer than its S7, and 60 for the rest)",
     )
 
 
@@ -505,10 +506,12 @@ def _dial(args: argparse.Namespace) -> int:
             host=args.tcp[0],
             port=args.tcp[1],
             hangup=args.hangup or "dtr",
-            chat_timeout=args.timeout,
-            link_timeout=args.timeout,
-            tcp_timeout=args.timeout,
         )
+        if args.timeout is not None:  # else the dialer's own defaults
+            seconds = args.timeout
+            config = dataclasses.replace(
+                config, chat_timeout=seconds, link_timeout=seconds, tcp_timeout=seconds
+            )
     except ValueError as exc:
         return refuse(str(exc))
     options = DialOptions(

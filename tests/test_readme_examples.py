@@ -7,6 +7,9 @@ import io
 import re
 from pathlib import Path
 
+from modememu.scenario import load
+from modememu.scenario import run as run_scenario
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -28,3 +31,15 @@ def run(code: str) -> str:
 
 def test_the_tcp_example_echoes() -> None:
     assert run(example_after("## TCP/IP")).splitlines() == ["b'hello'"]
+
+
+def test_the_scenario_example_runs(tmp_path: Path) -> None:
+    text = README.read_text()
+    start = text.index("### Scenarios")
+    match = re.search(r"```toml\n(.*?)```", text[start:], re.DOTALL)
+    assert match is not None
+    bench = tmp_path / "bench.toml"
+    bench.write_text(match.group(1))
+    out = io.StringIO()
+    assert run_scenario(load(bench), out) == 0
+    assert out.getvalue().count("done: exit 0: success") == 2
