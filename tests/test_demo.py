@@ -126,3 +126,13 @@ def test_many_sessions_at_once_on_one_exchange() -> None:
     assert [d.result.code if d.result else None for d in dialers] == [0] * 12
     addresses = {d.local_address for d in dialers}
     assert len(addresses) == 12 and "10.0.2.15" in addresses
+
+
+def test_a_poorer_line_trains_lower_and_the_session_still_completes() -> None:
+    out = io.StringIO()
+    assert run_demo_session(out, DemoOptions(fast=True, snr_db=24.0)) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "training SNR 24 dB" in text
+    rate = re.search(r"connected: CONNECT (\d+)", text)
+    assert rate is not None and int(rate.group(1)) < 33600  # not the clean line's 33600
+    check_story(text)
