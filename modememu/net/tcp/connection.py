@@ -269,10 +269,6 @@ class TcpConnection:
             self._rcv_edge = (self.rcv_nxt + self._free_space()) % MOD
         return self.receive_window
 
-    @property
-    def ended(self) -> bool:
-        return self.state is TcpState.CLOSED
-
     # -- output and events -------------------------------------------------------
 
     def segments_to_send(self) -> list[TcpSegment]:
@@ -343,7 +339,7 @@ class TcpConnection:
     def _receive_synchronizing(self, seg: TcpSegment, now: float) -> None:
         if self.state is TcpState.SYN_RECEIVED and seg.flags & SYN and seg.seq == self.irs:
             if not seg.flags & ACK:  # our SYN-ACK was lost: the peer sent its SYN again
-                self._resend_syn_ack(now)
+                self._resend_syn_ack()
                 return
             if not self.passive and seg.ack == self.snd_nxt:
                 # Simultaneous open, step 6 of RFC 9293 Figure 7: the peer's SYN-ACK.
@@ -575,8 +571,7 @@ class TcpConnection:
             self._timing = (self.snd_nxt, now)
         self._retransmit_at = now + self._rto
 
-    def _resend_syn_ack(self, now: float) -> None:
-        del now
+    def _resend_syn_ack(self) -> None:
         self._emit(self._segment(self.iss, self.rcv_nxt, SYN | ACK))
 
     def _flush(self, now: float) -> None:
