@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from modememu.agents.isp import IspConfig, IspConfigError
+from modememu.drivers.errors import PortError
 from modememu.phonebook import Phonebook, PhonebookError
 from modememu.profiles import DEFAULT_PROFILE, ProfileError, load_all, load_profile
 
@@ -206,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except (CliError, ProfileError, PhonebookError) as exc:
+    except (CliError, ProfileError, PhonebookError, PortError) as exc:
         print(f"modememu: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

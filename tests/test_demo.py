@@ -136,3 +136,11 @@ def test_a_poorer_line_trains_lower_and_the_session_still_completes() -> None:
     rate = re.search(r"connected: CONNECT (\d+)", text)
     assert rate is not None and int(rate.group(1)) < 33600  # not the clean line's 33600
     check_story(text)
+
+
+def test_an_unwritable_recording_is_one_line(tmp_path: Path) -> None:
+    for option in ("--log", "--pcap", "--record"):
+        proc = demo(option, str(tmp_path / "no-such-dir" / "file"))
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+        assert "no-such-dir" in proc.stderr
