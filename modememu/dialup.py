@@ -192,6 +192,9 @@ def build(
 
 def run_demo_session(out: TextIO, options: DemoOptions) -> int:
     """Run one session and print it; the dialer's exit code."""
+    for name in (options.caller, options.answerer):
+        if name is not None:
+            load_profile(name)  # a bad name is one line now, not a failed call later
     if options.fast:
         return _run_virtual(out, options)
     return asyncio.run(_run_real(out, options))

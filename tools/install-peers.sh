@@ -5,7 +5,8 @@ set -euo pipefail
 # ppp: chat; slirp: the PPP/SLIP "ISP" peer; tshark: the capture oracle;
 # gcc + libc6-dev: build the select() shim slirp needs; iproute2: private network namespaces
 # (slirp's, and the kernel TCP behind a TUN device); util-linux: setpriv, to try TUN unprivileged.
-PEERS=(ppp picocom tmux socat slirp tshark gcc libc6-dev iproute2 util-linux)
+# minimodem (V.21 FSK), multimon-ng (DTMF) and sox (its wav input): the audio oracles.
+PEERS=(ppp picocom tmux socat slirp tshark gcc libc6-dev iproute2 util-linux minimodem multimon-ng sox)
 missing=()
 for pkg in "${PEERS[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
