@@ -9,9 +9,11 @@ the TUI use as is; `format_text` and `CallResult.to_json` are what the CLI print
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from modememu.at.connect import NO_CODE
+from modememu.audio.render import Rendered, render_call
+from modememu.audio.schedule import Options as AudioOptions
 from modememu.clock import VirtualClock
 from modememu.drivers.host import ModemHost
 from modememu.drivers.world import World
@@ -51,6 +53,10 @@ class CallResult:
     caller_connect: tuple[str, ...] = ()  # result lines as printed, CONNECT last
     answerer_connect: tuple[str, ...] = ()
     connect_seconds: float | None = None  # from the answer to the caller's CONNECT
+    # Both modems' events, for the audio; S11 (DTMF ms) and M (speaker) of the caller.
+    stamped: tuple[Stamped, ...] = field(default=(), repr=False, compare=False)
+    dtmf_ms: int = 70
+    speaker: int = 1
 
     @property
     def connected(self) -> bool:
@@ -190,6 +196,9 @@ def run_call(
         latency_ms=latency_ms,
         result=result,
         events=tuple(s.event for s in a.stamped if isinstance(s.event, HandshakeStep)),
+        stamped=tuple(sorted(a.stamped + b.stamped, key=lambda s: s.time)),
+        dtmf_ms=a.host.modem.engine.sreg(11) or 95,
+        speaker=a.host.modem.engine.config.settings.get("M", 1),
     )
     link, connected = a.host.modem.link, a.first(Connected)
     if result != "CONNECT" or link is None or connected is None:
@@ -207,6 +216,21 @@ def run_call(
         answerer_connect=b.connect_lines(),
         connect_seconds=None if answered is None else round(connected.time - answered.time, 4),
     )
+
+
+def call_audio(
+    result: CallResult, *, speaker: int | None = None, until: float | None = None
+) -> Rendered:
+    """The sound of the call: the caller's line, the answerer's and the speaker's mix.
+
+    `speaker` overrides the caller's ATM setting; `until` renders at least that long.
+    """
+    opts = AudioOptions(
+        dtmf_on=result.dtmf_ms / 1000,
+        speaker=result.speaker if speaker is None else speaker,
+        until=until,
+    )
+    return render_call(result.stamped, opts, caller_source=CALLER)
 
 
 def _numbers(step: HandshakeStep) -> str:

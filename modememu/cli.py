@@ -165,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="command lines for the answerer first, e.g. ATW1",
     )
     call.add_argument("--json", action="store_true", help="print one JSON object")
+    call.add_argument(
+        "--wav",
+        type=Path,
+        metavar="FILE",
+        help="the call's sound as 8 kHz WAV (the speaker's mix; FILE-caller.wav and "
+        "FILE-answerer.wav beside it hold each direction)",
+    )
 
     demo = sub.add_parser(
         "demo", help="a whole dial-up session: dial the ISP, PPP, TCP echo, close, hang up"
@@ -183,11 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--fast", action="store_true", help="run on the virtual clock (no waiting for the line)"
     )
     demo.add_argument(
-        "--headless", action="store_true", help="print the transcript (the only view so far)"
+        "--headless", action="store_true", help="print the transcript, not the monitor (--fast)"
     )
     demo.add_argument("--log", type=Path, metavar="FILE", help="every event as JSON lines")
     demo.add_argument("--pcap", type=Path, metavar="FILE", help="IP packets (PPP: 204, SLIP: 101)")
     demo.add_argument("--record", type=Path, metavar="FILE", help="raw PPP line bytes (pppdump)")
+    demo.add_argument(
+        "--wav",
+        type=Path,
+        metavar="FILE",
+        help="the call's sound as 8 kHz WAV (also FILE-caller.wav, FILE-answerer.wav)",
+    )
     demo.add_argument(
         "--tour", action="store_true", help="instead: the AT command tour of one modem"
     )
@@ -273,7 +286,12 @@ def _demo(args: argparse.Namespace) -> int:
             log=args.log,
             pcap=args.pcap,
             record=args.record,
+            wav=args.wav,
         )
+        if args.fast and not args.headless and sys.stdout.isatty():
+            from modememu.tui.run import run_demo_tui  # the monitor (virtual clock only, so far)
+
+            return run_demo_tui(sys.stdout, options)
         return run_demo_session(sys.stdout, options)
     except DemoError as exc:
         raise CliError(str(exc)) from None
@@ -296,6 +314,14 @@ def _call(args: argparse.Namespace) -> int:
     except (ProfileError, CallSetupError) as exc:
         print(f"modememu: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.wav is not None:
+        from modememu.audio.wav import write_call
+        from modememu.callcmd import call_audio
+
+        try:
+            write_call(args.wav, call_audio(result))
+        except OSError as exc:
+            raise CliError(f"cannot write {args.wav}: {exc.strerror or exc}") from None
     if args.json:
         print(json.dumps(result.to_json()))
     else:

@@ -22,6 +22,9 @@ from typing import BinaryIO, TextIO
 
 from modememu.agents.dialer import EXIT_CODES, Dialer, DialerConfig, DialerResult, DialerStep
 from modememu.agents.isp import IspConfig
+from modememu.audio.render import render_call
+from modememu.audio.schedule import Options as AudioOptions
+from modememu.audio.wav import side_paths, write_wav
 from modememu.capture.pcap import PppPcapWriter, SlipPcapWriter
 from modememu.capture.pppdump import PppdumpWriter
 from modememu.clock import Clock, VirtualClock
@@ -33,6 +36,7 @@ from modememu.drivers.world import World
 from modememu.events import EventBus, Stamped
 from modememu.link import slip
 from modememu.link.ppp.session import PppFrame
+from modememu.modem.events import CallEnded, CallProgress, Connected, HandshakeStep
 from modememu.net.ipv4 import Ipv4Error, parse_ipv4
 from modememu.phonebook import Phonebook
 from modememu.profiles import DEFAULT_PROFILE, load_profile
@@ -44,6 +48,7 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "dial-up-1996"
 DIALER = "dialer"  # the event source of the dialer: the transcript's and captures' side
 LIMIT = 900.0  # seconds: a session that has not ended by then has hung
+AUDIO_EVENTS = (CallProgress, HandshakeStep, Connected, CallEnded)  # what --wav renders
 
 
 class DemoError(Exception):
@@ -61,6 +66,7 @@ class DemoOptions:
     log: Path | None = None
     pcap: Path | None = None
     record: Path | None = None
+    wav: Path | None = None  # the call's sound: the mix, and FILE-caller/-answerer.wav
 
     def __post_init__(self) -> None:
         if self.auth not in ("", "pap", "chap"):
@@ -90,6 +96,12 @@ class Recorders:
                 self.ppp_pcap = PppPcapWriter(stream)
         if options.record is not None:
             self.pppdump = PppdumpWriter(self._open(options.record), start)
+        # The call's sound: the line events kept, rendered and written at close.
+        self.audio_host: ModemHost | None = None  # the caller's modem (its ATM and S11)
+        self.audio_events: list[Stamped] = []
+        self._wavs: tuple[BinaryIO, ...] = ()
+        if options.wav is not None:
+            self._wavs = tuple(self._open(p) for p in (options.wav, *side_paths(options.wav)))
 
     def _open(self, path: Path) -> BinaryIO:
         try:
@@ -103,6 +115,8 @@ class Recorders:
         if self.jsonl is not None:
             self.jsonl(stamped)
         event = stamped.event
+        if self._wavs and isinstance(event, AUDIO_EVENTS):
+            self.audio_events.append(stamped)
         if isinstance(event, DialerStep) and event.step == "connected":
             self.online = True
         elif isinstance(event, PppFrame) and self.ppp_pcap is not None and stamped.source == DIALER:
@@ -125,10 +139,24 @@ class Recorders:
                 self.slip_pcap.packet(time, packet)
 
     def close(self) -> None:
+        if self._wavs and self.audio_events:
+            self._write_audio()
         if self.jsonl is not None:
             self.jsonl.close()
         for stream in self._files:
             stream.close()
+
+    def _write_audio(self) -> None:
+        settings = self.audio_host.modem.engine.config if self.audio_host else None
+        opts = AudioOptions(
+            dtmf_on=(settings.sregs.get(11, 0) if settings else 0) / 1000 or 0.070,
+            speaker=settings.settings.get("M", 1) if settings else 1,
+        )
+        rendered = render_call(self.audio_events, opts, caller_source="caller")
+        for stream, pcm in zip(
+            self._wavs, (rendered.mix, rendered.caller, rendered.answerer), strict=True
+        ):
+            write_wav(stream, pcm)
 
 
 @dataclass
@@ -208,7 +236,7 @@ def _run_virtual(out: TextIO, options: DemoOptions) -> int:
             pass
     finally:
         recorders.close()
-    return _summary(out, session.result)
+    return summarize(out, session.result)
 
 
 async def _run_real(out: TextIO, options: DemoOptions) -> int:
@@ -228,7 +256,7 @@ async def _run_real(out: TextIO, options: DemoOptions) -> int:
     finally:
         recorders.close()
         await session.world.close()
-    return _summary(out, session.result)
+    return summarize(out, session.result)
 
 
 def _start(
@@ -245,10 +273,12 @@ def _start(
     recorders = Recorders(options, start)
     transcript = Transcript(out, caller="caller", dialer=DIALER, start=start)
     session = build(options, clock, [transcript, recorders.event, *extra], recorders.line)
+    recorders.audio_host = session.caller
     return session, recorders
 
 
-def _summary(out: TextIO, result: DialerResult | None) -> int:
+def summarize(out: TextIO, result: DialerResult | None) -> int:
+    """The closing line of a demo; the exit status."""
     if result is None:
         print("modememu demo: the session did not finish", file=out)
         return 1

@@ -1,0 +1,348 @@
+"""The monitor (`modememu.tui`): a demo session played on the virtual clock, panel by panel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from serving import require, wait_for
+
+from modememu import cli
+from modememu.agents.dialer import EXIT_CARRIER_LOST
+from modememu.clock import VirtualClock
+from modememu.dialup import DemoError, DemoOptions, Session, build
+from modememu.events import Stamped
+from modememu.modem.events import ModeChanged
+from modememu.tui.app import MonitorApp
+from modememu.tui.feed import EventFeed
+from modememu.tui.messages import EventsPending
+from modememu.tui.player import VirtualPlayer
+from modememu.tui.run import run_demo_tui
+from modememu.tui.widgets.handshake_timeline import HandshakeTimeline
+from modememu.tui.widgets.led import BLINK
+from modememu.tui.widgets.link_log import LinkLog
+from modememu.tui.widgets.modem_panel import ModemPanel
+from modememu.tui.widgets.tcp_ladder import TcpLadder
+
+SIZE = (100, 40)
+
+
+def monitor(*, paused: bool = True, tick: float = 0.1) -> tuple[MonitorApp, Session]:
+    """An app watching a fresh demo session on a virtual clock (paused: the test drives it)."""
+    app = MonitorApp(paused=paused, tick=tick, slice_=0.05, redraw=60.0)  # tests redraw
+    session = build(DemoOptions(fast=True), VirtualClock(), [app.feed])
+    app.attach(session)
+    return app, session
+
+
+def clock_of(session: Session) -> VirtualClock:
+    assert isinstance(session.clock, VirtualClock)
+    return session.clock
+
+
+def run_until_connected(session: Session) -> None:
+    clock = clock_of(session)
+    while not session.caller.lines.dcd:
+        assert clock.step(), "the call never connected"
+
+
+def run_until_done(session: Session) -> None:
+    clock = clock_of(session)
+    while session.dialer.step != "done":
+        assert clock.step(), "the dialer never finished"
+
+
+def is_paused(app: MonitorApp) -> bool:
+    return app.paused  # a call: mypy does not keep it narrowed across key presses
+
+
+async def settle(app: MonitorApp) -> None:
+    """Let the app take the events it was nudged about, then redraw now (not at the next tick)."""
+    from textual.pilot import Pilot
+
+    pilot: Pilot[int | None] = Pilot(app)
+    await pilot.pause()
+    app.show_panels()
+    await pilot.pause()
+
+
+# ----- the panels after a whole session -----
+
+
+async def test_the_panels_tell_the_whole_session() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(ModemPanel)
+        panel.blink = 60.0  # data lamps stay lit until the test looks
+        run_until_connected(session)
+        await settle(app)
+        assert panel.lamp("CD").lit and panel.lamp("OH").lit and panel.lamp("HS").lit
+        assert panel.lamp("TR").lit and panel.lamp("MR").lit and not panel.lamp("AA").lit
+        assert panel.circuit("DCD").lit and panel.circuit("DTR").lit and panel.circuit("CTS").lit
+        assert not panel.circuit("RI").lit
+        assert "V34 33600/33600 LAPM V42B" in panel.info
+        assert "CONNECT 33600/ARQ" in panel.info
+        assert "online" in panel.info and "usr-courier-v34" in panel.info
+        assert panel.lamp("RD").lit and panel.lamp("SD").lit  # CONNECT, then LCP went out
+        panel.lamp("RD").blink(0.01)
+        await pilot.pause(0.2)
+        assert not panel.lamp("RD").lit  # a blink goes out by itself
+        assert BLINK < 0.5
+
+        run_until_done(session)
+        await settle(app)
+        assert session.result is not None and session.result.code == 0
+
+        rows = app.query_one(HandshakeTimeline).shown()
+        steps = {(row[1], row[2]): row for row in rows}
+        assert steps["caller", "CM"][3] == "C1 45 13 90 2A"
+        assert steps["answerer", "JM"][3] == "C1 45 13 90 2A 47"
+        assert [row[2] for row in rows].index("CM") < [row[2] for row in rows].index("JM")
+        assert app.query_one(HandshakeTimeline).mode == "V34"
+
+        link = app.query_one(LinkLog)
+        assert any("sent [LCP ConfReq id=0x1 <asyncmap 0x0>" in line for line in link.lines)
+        assert any("rcvd [IPCP ConfAck" in line for line in link.lines)
+        assert any("Connection terminated: User request (exit 5)" in line for line in link.lines)
+        assert link.phases["dialer"] == "Dead"
+
+        ladder = app.query_one(TcpLadder)
+        segments = [row for row in ladder.rows if "[" in row]
+        flags = [(row.split("[")[1].split("]")[0], "▶" in row) for row in segments]
+        assert flags[:3] == [("SYN", True), ("SYN, ACK", False), ("ACK", True)]
+        assert ("FIN, ACK", True) in flags and ("FIN, ACK", False) in flags
+        syn = segments[0]
+        assert "seq=" in syn and "ack=0" in syn and "len=0" in syn and "mss=1460" in syn
+        assert any(row.split()[-1] == "SYN-RECEIVED" for row in ladder.rows)  # the far end
+        assert "TIME-WAIT" in ladder.header and "s left" in ladder.header
+        assert "10.0.2.15:49152" in ladder.header and "10.0.2.2:7" in ladder.header
+
+        # the dialer hung up by dropping DTR: carrier gone
+        assert not panel.lamp("CD").lit and not panel.lamp("OH").lit
+        assert not panel.lamp("TR").lit and not panel.circuit("DCD").lit
+        assert "no carrier: DTR dropped" in panel.info
+        assert "exit 0 (success)" in app.sub_title
+
+
+async def test_h_drops_dtr_and_the_modem_hangs_up() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        run_until_connected(session)
+        await settle(app)
+        assert app.query_one(ModemPanel).lamp("CD").lit
+        await pilot.press("h")
+        run_until_done(session)
+        await settle(app)
+        panel = app.query_one(ModemPanel)
+        assert not panel.lamp("CD").lit and not panel.lamp("TR").lit
+        assert "no carrier: DTR dropped" in panel.info
+        assert session.result is not None and session.result.code == EXIT_CARRIER_LOST
+
+
+async def test_a_slip_session_shows_no_ppp_but_the_same_ladder() -> None:
+    app = MonitorApp(paused=True)
+    session = build(DemoOptions(fast=True, slip=True), VirtualClock(), [app.feed])
+    app.attach(session)
+    async with app.run_test(size=SIZE):
+        run_until_done(session)
+        await settle(app)
+        assert session.result is not None and session.result.code == 0
+        link = app.query_one(LinkLog).lines
+        assert any("link: SLIP" in line for line in link)
+        assert not any("[LCP" in line for line in link)
+        assert any("[SYN]" in row for row in app.query_one(TcpLadder).rows)
+
+
+# ----- playing, pausing, stepping, quitting -----
+
+
+async def test_the_app_plays_the_session_by_itself() -> None:
+    app, session = monitor(paused=False, tick=0.005)
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + 20
+        while session.dialer.step != "done" and time.monotonic() < deadline:
+            await pilot.pause(0.01)
+        assert session.dialer.step == "done"
+        await settle(app)
+        assert app.player is not None and app.player.finished
+        assert "exit 0 (success)" in app.sub_title
+        assert "CONNECT 33600/ARQ" in app.query_one(ModemPanel).info
+        assert any("[SYN]" in row for row in app.query_one(TcpLadder).rows)
+        now = session.clock.now()
+        await pilot.pause(0.05)
+        assert session.clock.now() == now  # the story is over: no more playing on its own
+
+
+async def test_space_pauses_the_clock_and_n_steps_it() -> None:
+    app, session = monitor(paused=False, tick=0.005)
+    assert app.player is not None
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + 20
+        while app.player.steps == 0 and time.monotonic() < deadline:
+            await pilot.pause(0.01)
+        await pilot.press("space")
+        assert is_paused(app)
+        now, steps = session.clock.now(), app.player.steps
+        for _ in range(3):
+            await pilot.pause(0.03)
+        assert (session.clock.now(), app.player.steps) == (now, steps)
+        await pilot.press("n")
+        assert app.player.steps == steps + 1
+        assert session.clock.now() >= now
+        await pilot.press("space")
+        assert not is_paused(app)
+        await pilot.press("n")  # playing: no single steps
+        for _ in range(3):
+            await pilot.pause(0.03)
+        assert app.player.steps > steps + 1
+
+
+async def test_n_does_nothing_while_playing() -> None:
+    app, _ = monitor(paused=False, tick=60.0)  # no tick comes during the test
+    assert app.player is not None
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.player.steps == 0
+
+
+async def test_q_quits_with_the_dialer_s_exit_code() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        run_until_done(session)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+async def test_q_before_the_end_quits_without_a_code() -> None:
+    app, _ = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value is None
+
+
+# ----- the feed and the player -----
+
+
+def test_the_feed_wakes_the_app_once_per_batch() -> None:
+    feed = EventFeed()
+    wakes: list[int] = []
+    feed.wake = lambda: wakes.append(feed.total)
+    for n in range(5):
+        feed(Stamped(float(n), "caller", ModeChanged("online")))
+    assert wakes == [1]
+    assert [s.time for s in feed.drain()] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    feed(Stamped(5.0, "caller", ModeChanged("command")))
+    assert wakes == [1, 6] and len(feed.drain()) == 1 and feed.drain() == []
+
+
+def test_the_pending_message_replaces_an_older_one() -> None:
+    assert EventsPending().can_replace(EventsPending())
+
+
+async def test_events_reach_the_app_coalesced() -> None:
+    seen: list[object] = []
+    app, session = monitor()
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        run_until_done(session)
+        await pilot.pause()
+        nudges = sum(isinstance(m, EventsPending) for m in seen)
+        assert app.events == app.feed.total > 100
+        assert 1 <= nudges < app.events
+
+
+def test_the_player_skips_idle_time_and_slices_busy_time() -> None:
+    clock = VirtualClock()
+    fired: list[float] = []
+    for when in (1.0, 1.01, 1.04, 1.2, 5.0):
+        clock.call_at(when, lambda: fired.append(clock.now()))
+    player = VirtualPlayer(clock, lambda: False, slice_=0.05)
+    assert player.play_slice() == 3 and fired == [1.0, 1.01, 1.04]
+    assert player.play_slice() == 1 and clock.now() == 1.2
+    assert player.step() and fired[-1] == 5.0
+    assert player.finished and not player.step() and player.play_slice() == 0
+
+
+def test_the_player_stops_when_the_story_is_done() -> None:
+    clock = VirtualClock()
+    for when in (1.0, 1.01):
+        clock.call_at(when, lambda: None)
+    player = VirtualPlayer(clock, lambda: clock.now() >= 1.0)
+    assert player.play_slice() == 1 and player.finished
+
+
+# ----- the command line -----
+
+
+def test_demo_fast_on_a_terminal_shows_the_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
+    import modememu.tui.run
+
+    calls: list[DemoOptions] = []
+
+    def fake(out: object, options: DemoOptions) -> int:
+        calls.append(options)
+        return 0
+
+    monkeypatch.setattr(modememu.tui.run, "run_demo_tui", fake)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert cli.main(["demo", "--fast"]) == 0
+    assert calls == [DemoOptions(fast=True)]
+
+
+def test_headless_or_real_time_keep_the_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
+    import modememu.tui.run
+
+    def fail(out: object, options: DemoOptions) -> int:
+        raise AssertionError("the monitor was started")
+
+    monkeypatch.setattr(modememu.tui.run, "run_demo_tui", fail)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert cli.main(["demo", "--fast", "--headless"]) == 0
+
+
+def test_the_monitor_needs_the_virtual_clock() -> None:
+    with pytest.raises(DemoError, match="--fast"):
+        run_demo_tui(sys.stdout, DemoOptions())
+
+
+# ----- in a real terminal -----
+
+
+@pytest.mark.peer
+def test_demo_fast_in_tmux_shows_the_session_and_q_quits(tmp_path: Path) -> None:
+    tmux = require("tmux")
+    server = f"modememu-tui-{os.getpid()}-{time.monotonic_ns()}"
+    status = tmp_path / "status"
+    command = f"{sys.executable} -m modememu demo --fast; echo $? > {status}; sleep 60"
+
+    def tmux_do(*args: str) -> str:
+        done = subprocess.run(
+            [tmux, "-L", server, *args], capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout
+
+    def screen() -> str:
+        return tmux_do("capture-pane", "-p", "-t", "S")
+
+    tmux_do("new-session", "-d", "-s", "S", "-x", "80", "-y", "24", command)
+    try:
+        finished = ("exit 0 (success)", "no carrier: DTR dropped", "CONNECT 33600/ARQ")
+        wait_for("the whole session on screen", lambda: all(s in screen() for s in finished), 30)
+        shown = screen()
+        assert "[SYN] seq=" in shown and "[SYN, ACK] seq=" in shown and "[ACK] seq=" in shown
+        assert "rcvd [LCP TermAck" in shown or "link down" in shown
+        tmux_do("send-keys", "-t", "S", "q")
+        wait_for("the monitor to quit", status.exists, 10)
+        wait_for("its exit status", lambda: status.read_text().strip() != "", 5)
+        assert status.read_text().strip() == "0"
+        assert "modememu demo: exit 0 (success)" in screen()
+    finally:
+        subprocess.run([tmux, "-L", server, "kill-server"], capture_output=True, check=False)
+        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (socket_dir / server).unlink(missing_ok=True)
