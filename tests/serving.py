@@ -111,3 +111,40 @@ def command(port: serial.SerialBase, line: bytes, expect: bytes = b"OK\r\n") -> 
     """Send an AT command line and read until `expect` (or the port's timeout)."""
     port.write(line + b"\r")
     return port.read_until(expect)
+
+
+class Tmux:
+    """A private tmux server with one session "S": keys in, the screen out, gone on `close`."""
+
+    def __init__(self, tmux: str, name: str) -> None:
+        self.tmux = tmux
+        self.server = f"{name}-{os.getpid()}-{time.monotonic_ns()}"
+
+    def __call__(self, *args: str) -> str:
+        done = subprocess.run(
+            [self.tmux, "-L", self.server, *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        return done.stdout
+
+    def start(self, width: int, height: int, command: str) -> None:
+        self("new-session", "-d", "-s", "S", "-x", str(width), "-y", str(height), command)
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "S")
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", "S", *keys)
+
+    def alive(self) -> bool:
+        probe = [self.tmux, "-L", self.server, "has-session", "-t", "S"]
+        return subprocess.run(probe, capture_output=True, timeout=10, check=False).returncode == 0
+
+    def close(self) -> None:
+        kill = [self.tmux, "-L", self.server, "kill-server"]
+        subprocess.run(kill, capture_output=True, check=False)
+        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (socket_dir / self.server).unlink(missing_ok=True)  # a server that exited leaves it

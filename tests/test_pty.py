@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import serial
-from serving import PROFILE, ModemProcess, command, require, start_modem, wait_for
+from serving import PROFILE, ModemProcess, Tmux, command, require, start_modem, wait_for
 
 from modememu.profiles import load_profile
 
@@ -58,36 +57,17 @@ def test_picocom_in_tmux_types_ati3(pty_modem: tuple[Path, ModemProcess]) -> Non
     tmux = require("tmux")
     link, _ = pty_modem
     expected = load_profile(PROFILE).info[3].strip().splitlines()[0]
-    server = f"modememu-test-{os.getpid()}-{time.monotonic_ns()}"
-
-    def tmux_do(*args: str) -> str:
-        done = subprocess.run(
-            [tmux, "-L", server, *args], capture_output=True, text=True, timeout=10, check=True
-        )
-        return done.stdout
-
-    def screen() -> str:
-        return tmux_do("capture-pane", "-p", "-t", "S")
-
-    def session_alive() -> bool:
-        probe = [tmux, "-L", server, "has-session", "-t", "S"]
-        return subprocess.run(probe, capture_output=True, timeout=10, check=False).returncode == 0
-
-    tmux_do(
-        "new-session", "-d", "-s", "S", "-x", "100", "-y", "30",
-        f"{picocom} -b 115200 {link}",
-    )  # fmt: skip
+    tmux_session = Tmux(tmux, "modememu-test")
+    tmux_session.start(100, 30, f"{picocom} -b 115200 {link}")
     try:
-        wait_for("picocom to start", lambda: "Terminal ready" in screen())
-        tmux_do("send-keys", "-t", "S", "ATI3", "Enter")
-        wait_for(f"{expected!r} on picocom's screen", lambda: expected in screen())
-        assert "OK" in screen().split(expected, 1)[1]
-        tmux_do("send-keys", "-t", "S", "C-a", "C-x")
-        wait_for("picocom to quit (its session ends)", lambda: not session_alive())
+        wait_for("picocom to start", lambda: "Terminal ready" in tmux_session.screen())
+        tmux_session.keys("ATI3", "Enter")
+        wait_for(f"{expected!r} on picocom's screen", lambda: expected in tmux_session.screen())
+        assert "OK" in tmux_session.screen().split(expected, 1)[1]
+        tmux_session.keys("C-a", "C-x")
+        wait_for("picocom to quit (its session ends)", lambda: not tmux_session.alive())
     finally:
-        subprocess.run([tmux, "-L", server, "kill-server"], capture_output=True, check=False)
-        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
-        (socket_dir / server).unlink(missing_ok=True)  # a server that exited leaves it behind
+        tmux_session.close()
 
 
 def test_the_far_program_can_close_and_reopen(pty_modem: tuple[Path, ModemProcess]) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from serving import require, wait_for
+from serving import Tmux, require, wait_for
 
 from modememu import cli
 from modememu.agents.dialer import EXIT_CARRIER_LOST
@@ -317,32 +315,21 @@ def test_the_monitor_needs_the_virtual_clock() -> None:
 @pytest.mark.peer
 def test_demo_fast_in_tmux_shows_the_session_and_q_quits(tmp_path: Path) -> None:
     tmux = require("tmux")
-    server = f"modememu-tui-{os.getpid()}-{time.monotonic_ns()}"
     status = tmp_path / "status"
     command = f"{sys.executable} -m modememu demo --fast; echo $? > {status}; sleep 60"
-
-    def tmux_do(*args: str) -> str:
-        done = subprocess.run(
-            [tmux, "-L", server, *args], capture_output=True, text=True, timeout=10, check=True
-        )
-        return done.stdout
-
-    def screen() -> str:
-        return tmux_do("capture-pane", "-p", "-t", "S")
-
-    tmux_do("new-session", "-d", "-s", "S", "-x", "80", "-y", "24", command)
+    tmux_session = Tmux(tmux, "modememu-tui")
+    tmux_session.start(80, 24, command)
+    screen = tmux_session.screen
     try:
         finished = ("exit 0 (success)", "no carrier: DTR dropped", "CONNECT 33600/ARQ")
         wait_for("the whole session on screen", lambda: all(s in screen() for s in finished), 30)
         shown = screen()
         assert "[SYN] seq=" in shown and "[SYN, ACK] seq=" in shown and "[ACK] seq=" in shown
         assert "rcvd [LCP TermAck" in shown or "link down" in shown
-        tmux_do("send-keys", "-t", "S", "q")
+        tmux_session.keys("q")
         wait_for("the monitor to quit", status.exists, 10)
         wait_for("its exit status", lambda: status.read_text().strip() != "", 5)
         assert status.read_text().strip() == "0"
         assert "modememu demo: exit 0 (success)" in screen()
     finally:
-        subprocess.run([tmux, "-L", server, "kill-server"], capture_output=True, check=False)
-        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
-        (socket_dir / server).unlink(missing_ok=True)
+        tmux_session.close()
