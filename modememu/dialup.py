@@ -68,6 +68,11 @@ class DemoOptions:
     record: Path | None = None
     wav: Path | None = None  # the call's sound: the mix, and FILE-caller/-answerer.wav
 
+    @property
+    def number(self) -> str:
+        """The ISP number the dialer calls: PPP's or SLIP's."""
+        return SLIP_NUMBER if self.slip else PPP_NUMBER
+
     def __post_init__(self) -> None:
         if self.auth not in ("", "pap", "chap"):
             raise DemoError(f"--auth must be pap or chap, not {self.auth!r}")
@@ -83,7 +88,6 @@ class Recorders:
     def __init__(self, options: DemoOptions, start: float) -> None:
         self._files: list[BinaryIO] = []
         self.jsonl = JsonlLog(options.log, start) if options.log is not None else None
-        self.slip = options.slip
         self.online = False  # line octets count from CONNECT on
         self.ppp_pcap = self.slip_pcap = None
         self.pppdump = None
@@ -208,7 +212,7 @@ def build(
     world = World(clock, bus, phonebook=_phonebook(options), isp=isp)
     caller = world.add(ModemHost(load_profile(options.caller), clock, bus, name="caller"))
     config = DialerConfig(
-        number=SLIP_NUMBER if options.slip else PPP_NUMBER,  # as _start's title says
+        number=options.number,
         mode="slip" if options.slip else "ppp",
         user=DEMO_USER if options.auth else "",
         password=DEMO_PASSWORD if options.auth else "",
@@ -266,9 +270,8 @@ def _start(
     profile = load_profile(options.caller)
     mode = "SLIP" if options.slip else "PPP"
     auth = f", {options.auth.upper()}" if options.auth else ""
-    number = SLIP_NUMBER if options.slip else PPP_NUMBER
     caller = f"{profile.maker} {profile.model}"
-    print(f"modememu demo: a {caller} dials the ISP at {number} ({mode}{auth})", file=out)
+    print(f"modememu demo: a {caller} dials the ISP at {options.number} ({mode}{auth})", file=out)
     start = clock.now()
     recorders = Recorders(options, start)
     transcript = Transcript(out, caller="caller", dialer=DIALER, start=start)

@@ -6,8 +6,6 @@ from typing import TextIO
 
 from modememu.clock import VirtualClock
 from modememu.dialup import (
-    PPP_NUMBER,
-    SLIP_NUMBER,
     DemoError,
     DemoOptions,
     Recorders,
@@ -23,8 +21,7 @@ def run_demo_tui(out: TextIO, options: DemoOptions) -> int:
     if not options.fast:
         raise DemoError("the monitor plays the virtual clock only: add --fast, or --headless")
     profile = load_profile(options.caller)
-    number = SLIP_NUMBER if options.slip else PPP_NUMBER
-    title = f"{profile.name} dials {number}"
+    title = f"{profile.name} dials {options.number}"
     clock = VirtualClock()
     recorders = Recorders(options, clock.now())
     app = MonitorApp(title=title)
