@@ -279,20 +279,36 @@ def _ipcp_option(pkt: bytes, at: int, kind: int, size: int, end: int) -> tuple[s
     return "", at
 
 
-def _ipcp(pkt: bytes) -> tuple[str, int]:
+def _ncp(
+    pkt: bytes,
+    codes: tuple[str | None, ...],
+    option: _Describe,
+    *,
+    term_space: str,
+    pad: bool,
+) -> tuple[str, int]:
+    """A network control protocol's packet (IPCP, CCP): options, or a Terminate text.
+
+    `term_space` goes before a Terminate text; with `pad`, octets pppd reads past
+    the end print as 00 (as it does for IPCP).
+    """
     head = _header(pkt)
     if head is None:
         return "", 0
     code, ident, length = head
-    out = [_code(code, ident, _IPCP_CODES)]
+    out = [_code(code, ident, codes)]
     at, left = wire.HEADER, length - wire.HEADER
     if wire.CONF_REQ <= code <= wire.CONF_REJ:
-        at, left = _option_list(pkt, at, left, _ipcp_option, out)
+        at, left = _option_list(pkt, at, left, option, out)
     elif code in (wire.TERM_REQ, wire.TERM_ACK) and left > 0 and 0x20 <= pkt[at] < 0x7F:
-        out.append(" " + _string(pkt[at : at + left]))
+        out.append(term_space + _string(pkt[at : at + left]))
         at, left = at + left, 0
-    out.append(_hex(_take(pkt, at, left)))
+    out.append(_hex(_take(pkt, at, left) if pad else pkt[at : at + left]))
     return "".join(out), at + left
+
+
+def _ipcp(pkt: bytes) -> tuple[str, int]:
+    return _ncp(pkt, _IPCP_CODES, _ipcp_option, term_space=" ", pad=True)
 
 
 # -- PAP, CHAP -------------------------------------------------------------------
@@ -377,19 +393,8 @@ def _ccp_option(pkt: bytes, at: int, kind: int, size: int, end: int) -> tuple[st
 
 
 def _ccp(pkt: bytes) -> tuple[str, int]:
-    head = _header(pkt)
-    if head is None:
-        return "", 0
-    code, ident, length = head
-    out = [_code(code, ident, _CCP_CODES)]
-    at, left = wire.HEADER, length - wire.HEADER
-    if wire.CONF_REQ <= code <= wire.CONF_REJ:
-        at, left = _option_list(pkt, at, left, _ccp_option, out)
-    elif code in (wire.TERM_REQ, wire.TERM_ACK) and left > 0 and 0x20 <= pkt[at] < 0x7F:
-        out.append(_string(pkt[at : at + left]))  # no space: pppd's own quirk
-        at, left = at + left, 0
-    out.append(_hex(pkt[at : at + left]))
-    return "".join(out), at + left
+    # pppd's own quirks for CCP: no space before a Terminate text, no padding past the end.
+    return _ncp(pkt, _CCP_CODES, _ccp_option, term_space="", pad=False)
 
 
 # -- the packet ------------------------------------------------------------------
