@@ -90,7 +90,7 @@ class NetStack:
         if conn is not None:
             was = conn.state
             conn.receive(seg, now)
-            self._after(conn, was, now)
+            self._after(conn, was)
         elif seg.dst_port in self._listeners:
             self._listen_input(ip.src, seg, now)
         else:
@@ -113,7 +113,7 @@ class NetStack:
             if deadline is not None and deadline <= now:
                 was = conn.state
                 conn.handle_timer(now)
-                self._after(conn, was, now)
+                self._after(conn, was)
 
     # -- the socket-like API --------------------------------------------------------
 
@@ -151,7 +151,7 @@ class NetStack:
         conn = self._new_connection(address, port, lport, now, passive=False)
         conn.application = application
         conn.open_active(now)
-        self._after(conn, TcpState.CLOSED, now)
+        self._after(conn, TcpState.CLOSED)
         return conn.connection
 
     def send(self, connection: int, data: bytes, now: float) -> int:
@@ -161,7 +161,7 @@ class NetStack:
             return 0
         conn.handle_input_time(now)
         taken = conn.send(data)
-        self._after(conn, conn.state, now)
+        self._after(conn, conn.state)
         return taken
 
     def receive(self, connection: int, limit: int = 65536) -> bytes:
@@ -170,7 +170,7 @@ class NetStack:
         if conn is None:
             return b""
         data = conn.read(limit)
-        self._after(conn, conn.state, conn.last_time)
+        self._after(conn, conn.state)
         return data
 
     def close(self, connection: int, now: float) -> None:
@@ -204,7 +204,7 @@ class NetStack:
         conn.handle_input_time(now)
         was = conn.state
         call(conn)
-        self._after(conn, was, now)
+        self._after(conn, was)
 
     def _listen_input(self, src: bytes, seg: TcpSegment, now: float) -> None:
         """RFC 9293 §3.10.7.2: a LISTEN port answers SYN, resets ACKs, ignores RST."""
@@ -220,7 +220,7 @@ class NetStack:
         if factory is not None:
             conn.application = factory()
         conn.open_passive(seg, now)
-        self._after(conn, TcpState.LISTEN, now)
+        self._after(conn, TcpState.LISTEN)
 
     def _closed_input(self, src: bytes, seg: TcpSegment) -> None:
         """RFC 9293 §3.10.7.1: no connection and no listener: reset anything but a reset."""
@@ -251,7 +251,7 @@ class NetStack:
         self._by_id[conn.connection] = conn
         return conn
 
-    def _after(self, conn: TcpConnection, was: TcpState, now: float) -> None:
+    def _after(self, conn: TcpConnection, was: TcpState) -> None:
         """Collect what a connection did: segments out, events, a finished handshake, its end."""
         for seg in conn.segments_to_send():
             self._send(conn.remote_address, seg)
@@ -270,7 +270,6 @@ class NetStack:
             self._connections.pop((conn.remote_address, conn.remote_port, conn.local_port), None)
             if not conn.unread:  # what arrived before the end can still be read
                 self._by_id.pop(conn.connection, None)
-        del now
 
     def _send(self, dst: bytes, seg: TcpSegment) -> None:
         segment = build_tcp(self.address, dst, seg)

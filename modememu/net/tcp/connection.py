@@ -193,10 +193,6 @@ class TcpConnection:
         self._now = now
 
     @property
-    def last_time(self) -> float:
-        return self._now
-
-    @property
     def unread(self) -> int:
         return len(self._received)
 
