@@ -131,7 +131,9 @@ class Tmux:
         return done.stdout
 
     def start(self, width: int, height: int, command: str) -> None:
-        self("new-session", "-d", "-s", "S", "-x", str(width), "-y", str(height), command)
+        # COLUMNS/LINES from the test's own environment would override the pane's size.
+        size = ("-e", f"COLUMNS={width}", "-e", f"LINES={height}")
+        self("new-session", "-d", "-s", "S", "-x", str(width), "-y", str(height), *size, command)
 
     def screen(self) -> str:
         return self("capture-pane", "-p", "-t", "S")

@@ -216,6 +216,8 @@ class Rig:
     # Called after the far end answered something; True drops the carrier there and then.
     cut: Callable[[Rig], bool] | None = None
     report_carrier: bool = True  # False: a port without modem lines (a pty)
+    # Called when nothing else is due (a held line waits for its user); True if it acted.
+    idle: Callable[[Rig], bool] | None = None
     _dcd: bool = False
 
     @classmethod
@@ -283,6 +285,8 @@ class Rig:
                 for t in (self.dialer.get_timer(), self.modem.get_timer(), far_timer)
                 if t is not None
             ]
+            if not timers and self.idle is not None and self.idle(self):
+                continue
             assert timers, "nothing left to happen, and the dialer has no result"
             self.now = max(self.now, min(timers))
             assert self.now <= limit, "ran past the limit"
@@ -314,13 +318,15 @@ class Rig:
 
 # -- the tests ------------------------------------------------------------------------------------
 
+UNHELD = [s for s in STEPS if s != "online"]  # every step of a call without `hold`
+
 
 def test_ppp_success_runs_every_step_in_order() -> None:
     rig = Rig.of().run()
     result = rig.dialer.result
     assert result is not None
     assert (result.code, result.step) == (EXIT_OK, "done")
-    assert rig.steps() == list(STEPS)
+    assert rig.steps() == UNHELD
     assert rig.detail("dialing") == "ATDT5550100"
     assert rig.detail("connected") == "CONNECT 33600/ARQ"
     assert rig.detail("link") == "PPP: local 10.0.2.15, remote 10.0.2.2, DNS 10.0.2.3"
@@ -334,6 +340,44 @@ def test_ppp_success_runs_every_step_in_order() -> None:
     assert not rig.of_type(DialerFailed)
     assert [c for _, c in rig.modem.commands] == ["ATZ", "ATDT5550100"]
     assert rig.at("connected") == DIAL_TIME  # the whole session is on the virtual clock
+
+
+def test_hold_keeps_the_line_for_more_exchanges_until_hang_up() -> None:
+    rig = Rig.of(hold=True)
+    asked: list[str] = []
+
+    def user(r: Rig) -> bool:
+        assert r.dialer.step == "online" and r.modem.dcd
+        if not asked:
+            asked.append("exchange")
+            return r.dialer.exchange(b"x" * 3000, r.now)
+        asked.append("hang up")
+        r.dialer.hang_up(r.now)
+        return True
+
+    rig.idle = user
+    rig.run()
+    result = rig.dialer.result
+    assert result is not None and result.code == EXIT_OK
+    online = ["tcp", "exchange", "close", "online"]
+    assert rig.steps() == ["dialing", "connected", "link", *online, *online, *STEPS[-3:]]
+    assert asked == ["exchange", "hang up"]
+    details = [e.detail for _, e in rig.events if isinstance(e, DialerStep)]
+    assert "sent 3000 octets b'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'..., echo matched" in details
+    sent = sum(s.length for s in rig.of_type(TcpSegmentSeen) if s.sent)
+    assert sent == len(DialerConfig().message) + 3000
+    syns = [s for s in rig.of_type(TcpSegmentSeen) if s.sent and s.flags == 0x02]
+    assert len(syns) == 2 and syns[0].src != syns[1].src  # a new connection, a new port
+    assert not rig.dialer.exchange(b"more", rig.now)  # the call is over
+
+
+def test_exchange_and_hang_up_do_nothing_unless_holding() -> None:
+    rig = Rig.of()
+    assert not rig.dialer.exchange(b"early", 0.0)  # idle: nothing to exchange on
+    rig.run()
+    assert not rig.dialer.exchange(b"late", rig.now)
+    rig.dialer.hang_up(rig.now)
+    assert rig.steps()[-1] == "done" and rig.steps().count("done") == 1
 
 
 def test_ppp_success_passes_chat_ppp_and_tcp_events_through() -> None:
@@ -511,7 +555,7 @@ def test_carrier_lost_mid_exchange_is_exit_8() -> None:
 def test_slip_reads_the_address_from_the_banner() -> None:
     rig = Rig.of(SlipFar(), mode="slip", slip_address="10.9.9.9").run()
     assert rig.dialer.result is not None and rig.dialer.result.code == EXIT_OK
-    assert rig.steps() == list(STEPS)
+    assert rig.steps() == UNHELD
     assert rig.detail("link") == "SLIP: local 10.0.2.15 (from the banner), remote 10.0.2.2"
     assert rig.detail("link down") == "SLIP: nothing to negotiate"
     assert rig.at("link") == DIAL_TIME  # the banner line ended: no waiting

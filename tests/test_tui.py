@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from serving import Tmux, require, wait_for
+from textual import events
 
 from modememu import cli
 from modememu.agents.dialer import EXIT_CARRIER_LOST
 from modememu.clock import VirtualClock
-from modememu.dialup import DemoError, DemoOptions, Session, build
+from modememu.dialup import DemoOptions, Session, build, run_demo_session
+from modememu.drivers.runner import LoopClock
 from modememu.events import Stamped
-from modememu.modem.events import ModeChanged
+from modememu.modem.events import ModeChanged, Retrained
+from modememu.replay import records
 from modememu.tui.app import MonitorApp
+from modememu.tui.controls import BULK
 from modememu.tui.feed import EventFeed
 from modememu.tui.messages import EventsPending
 from modememu.tui.player import VirtualPlayer
-from modememu.tui.run import run_demo_tui
+from modememu.tui.run import DemoMonitor
 from modememu.tui.widgets.handshake_timeline import HandshakeTimeline
 from modememu.tui.widgets.led import BLINK
 from modememu.tui.widgets.link_log import LinkLog
@@ -27,12 +36,13 @@ from modememu.tui.widgets.modem_panel import ModemPanel
 from modememu.tui.widgets.tcp_ladder import TcpLadder
 
 SIZE = (100, 40)
+HELD = "line held"  # the status line while the dialer holds the line (x, h act)
 
 
 def monitor(*, paused: bool = True, tick: float = 0.1) -> tuple[MonitorApp, Session]:
     """An app watching a fresh demo session on a virtual clock (paused: the test drives it)."""
     app = MonitorApp(paused=paused, tick=tick, slice_=0.05, redraw=60.0)  # tests redraw
-    session = build(DemoOptions(fast=True), VirtualClock(), [app.feed])
+    session = build(DemoOptions(fast=True), VirtualClock(), [app.feed], app.feed.line)
     app.attach(session)
     return app, session
 
@@ -153,6 +163,237 @@ async def test_a_slip_session_shows_no_ppp_but_the_same_ladder() -> None:
         assert any("link: SLIP" in line for line in link)
         assert not any("[LCP" in line for line in link)
         assert any("[SYN]" in row for row in app.query_one(TcpLadder).rows)
+
+
+# ----- the keys on the session -----
+
+
+def run_until(session: Session, what: str, check: Callable[[], bool]) -> None:
+    clock = clock_of(session)
+    while not check():
+        assert clock.step(), f"the clock ran out before {what}"
+
+
+async def hold_a_call(app: MonitorApp, session: Session) -> None:
+    """Let the demo's own call end, then dial again with `d`: the line is held online."""
+    from textual.pilot import Pilot
+
+    run_until_done(session)
+    await Pilot(app).press("d")
+    run_until(session, "holding the line", lambda: session.dialer.step == "online")
+    await settle(app)
+
+
+async def test_d_dials_again_and_holds_the_line_x_exchanges_h_hangs_up() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        first = session.dialer
+        await hold_a_call(app, session)
+        assert session.dialer is not first and session.dialer.config.hold
+        assert HELD in app.sub_title
+        assert app.modem_panel.lamp("CD").lit
+        await pilot.press("x")
+        run_until(session, "the exchange", lambda: session.dialer.step == "exchange")
+        run_until(session, "its echo", lambda: session.dialer.step == "online")
+        await settle(app)
+        ladder = app.query_one(TcpLadder).rows
+        assert sum("[SYN]" in row for row in ladder) == 3  # the demo's, the redial's, x's
+        sent = [int(row.split("len=")[1].split()[0]) for row in ladder if "▶" in row]
+        assert sum(sent) >= BULK
+        await pilot.press("h")  # holding: the dialer hangs up politely
+        run_until_done(session)
+        await settle(app)
+        assert session.result is not None and session.result.code == 0
+        assert "exit 0 (success)" in app.sub_title
+
+
+async def test_keys_that_need_a_held_line_say_so() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        run_until_done(session)
+        await pilot.press("x")
+        await pilot.press("c")
+        await pilot.press("s")
+        await pilot.pause()
+        notes = app.said
+        assert "not holding a line: dial first (d)" in notes
+        assert notes.count("no call on the line") == 2
+
+
+async def test_s_makes_the_line_noisier_and_the_modems_fall_back() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        await hold_a_call(app, session)
+        assert "33600/33600" in app.modem_panel.info
+        seen: list[Stamped] = []
+        session.bus.subscribe(seen.append)
+        for _ in range(4):
+            await pilot.press("s")  # 12 dB less than the phonebook's line
+        run_until(session, "a retrain", lambda: any(isinstance(s.event, Retrained) for s in seen))
+        await settle(app)
+        assert app.said[-1].startswith("line SNR now")
+        assert "33600/33600" not in app.modem_panel.info
+        assert app.modem_panel.lamp("CD").lit  # it retrained; the call goes on
+        assert "retrains 1" in app.throughput.errors
+
+
+async def test_c_drops_the_line_and_the_dialer_exits_8() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        await hold_a_call(app, session)
+        await pilot.press("c")
+        run_until_done(session)
+        await settle(app)
+        assert session.result is not None and session.result.code == EXIT_CARRIER_LOST
+        assert not app.modem_panel.lamp("CD").lit
+
+
+async def test_t_toggles_dtr_and_r_stalls_the_modem_with_rts() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        await hold_a_call(app, session)
+        await pilot.press("r")
+        run_until(session, "RTS off", lambda: not session.caller.modem.rts)
+        await settle(app)
+        assert not app.modem_panel.circuit("RTS").lit
+        assert "modem held off" in app.modem_panel.info
+        await pilot.press("r")
+        await pilot.press("t")  # DTR off: &D2 hangs up
+        run_until_done(session)
+        await settle(app)
+        assert not app.modem_panel.circuit("DTR").lit and not app.modem_panel.lamp("TR").lit
+        assert session.result is not None and session.result.code == EXIT_CARRIER_LOST
+
+
+async def test_plus_escapes_to_online_command_mode() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        await hold_a_call(app, session)
+        clock = clock_of(session)
+        clock.advance(2.0)  # a quiet line: the guard time before
+        await pilot.press("plus")
+        clock.advance(2.0)  # and after
+        await settle(app)
+        assert session.caller.modem.mode.value == "online-command"
+        assert "online-command" in app.modem_panel.info
+        assert "OK" in app.terminal.model.lines[-2:][0] + app.terminal.model.lines[-1]
+
+
+async def test_the_terminal_types_at_commands_and_shows_the_answers() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        run_until_done(session)
+        await pilot.press("tab")
+        assert app.terminal.has_focus
+        await pilot.press("A", "T", "I", "3", "enter")
+        run_until(
+            session,
+            "the answer",
+            lambda: "OK" in app.terminal.model.lines[-1] + "".join(app.terminal.model.lines[-3:]),
+        )
+        await settle(app)
+        shown = "\n".join(app.terminal.model.lines)
+        assert "ATI3" in shown  # the modem's echo
+        assert "CONNECT 33600/ARQ" in shown  # the call before, as a terminal showed it
+        await pilot.press("q")  # typed into the terminal: no quit
+        assert app.is_running
+        await pilot.press("escape", "q")
+    assert app.return_value == 0
+
+
+async def test_w_writes_the_ppp_frames_as_a_pcap_tshark_reads(tmp_path: Path) -> None:
+    app, session = monitor()
+    app.capture_dir = tmp_path
+    async with app.run_test(size=SIZE) as pilot:
+        run_until_done(session)
+        await pilot.press("w")
+        await pilot.pause()
+    pcap = tmp_path / "modememu-1.pcap"
+    tshark = require("tshark")
+    out = subprocess.run(
+        [tshark, "-r", str(pcap), "-T", "fields", "-e", "frame.protocols"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out and all(p.startswith("ppp") for p in out)
+    assert any(":lcp" in p for p in out) and any(":ipcp" in p for p in out)
+    assert any(p.endswith(":tcp") or ":tcp:" in p for p in out)
+
+
+async def test_keys_are_handled_within_one_redraw_during_a_full_speed_transfer() -> None:
+    app = MonitorApp(paused=True, tick=0.005, slice_=0.05, redraw=0.05)
+    session = build(DemoOptions(fast=True), VirtualClock(), [app.feed], app.feed.line)
+    app.attach(session)
+    handled: list[tuple[int, str]] = []  # (redraws when handled, the dialer's step then)
+    toggle = app.action_toggle_pause
+
+    def timed_toggle() -> None:
+        handled.append((app.redraws, session.dialer.step))
+        toggle()
+
+    app.action_toggle_pause = timed_toggle  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await hold_a_call(app, session)
+        await pilot.press("x")
+        assert session.dialer.step == "tcp", app.said
+        started = session.clock.now()
+
+        async def press_space() -> int:
+            """Post the key as a terminal would, without waiting for the app to idle
+            (it never does while it plays); the redraws that passed until it was handled."""
+            before, count = app.redraws, len(handled)
+            app.post_message(events.Key("space", " "))
+            while len(handled) == count:
+                await asyncio.sleep(0.001)
+            return handled[-1][0] - before
+
+        lags = [await press_space()]  # play: the app runs the transfer by itself now
+        deadline = time.monotonic() + 120
+        while session.dialer.step != "online" and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+            lags += [await press_space(), await press_space()]  # pause, and play again
+        assert session.dialer.step == "online", "the transfer did not finish"
+        assert session.clock.now() - started >= 10.0  # ten seconds of line time, at full speed
+        assert len(lags) >= 10 and sum(step == "exchange" for _, step in handled) >= 10
+        assert max(lags) <= 1  # each key press handled before a second redraw came
+        assert app.throughput.model.totals[0] >= BULK
+
+
+# ----- replaying a log -----
+
+
+async def test_replay_tui_tells_a_recorded_session_again(tmp_path: Path) -> None:
+    log = tmp_path / "session.jsonl"
+    assert run_demo_session(io.StringIO(), DemoOptions(fast=True, log=log)) == 0
+    stamped = list(records(log, []))
+    app = MonitorApp(paused=True, redraw=60.0)
+    app.replay(stamped)
+    assert app.player is not None
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        assert app.player.steps == 1
+        while app.player.play_slice():
+            pass
+        await settle(app)
+        assert app.player.finished and "stopped" in app.sub_title
+        assert "no carrier: DTR dropped" in app.modem_panel.info  # as the call ended
+        assert "CONNECT 33600/ARQ" in app.modem_panel.info
+        assert any("rcvd [IPCP ConfAck" in line for line in app.link.lines)
+        assert any("[SYN, ACK]" in row for row in app.tcp.rows)
+        assert app.query_one(HandshakeTimeline).mode == "V34"
+        await pilot.press("d")  # nothing to act on in a replay
+        await pilot.press("q")
+    assert app.return_value is None
+
+
+def test_replay_tui_of_a_file_without_events_is_one_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli.main(["replay", str(empty), "--tui"]) == 1
+    assert err.getvalue().count("\n") == 1 and "no events" in err.getvalue()
 
 
 # ----- playing, pausing, stepping, quitting -----
@@ -304,28 +545,55 @@ def test_headless_or_real_time_keep_the_transcript(monkeypatch: pytest.MonkeyPat
     assert cli.main(["demo", "--fast", "--headless"]) == 0
 
 
-def test_the_monitor_needs_the_virtual_clock() -> None:
-    with pytest.raises(DemoError, match="--fast"):
-        run_demo_tui(sys.stdout, DemoOptions())
+async def test_a_real_time_demo_runs_on_the_app_s_own_loop() -> None:
+    monitor = DemoMonitor(DemoOptions())
+    app = monitor.app
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            session = monitor.session
+            assert session is not None and isinstance(session.clock, LoopClock)
+            assert app.player is None  # the loop moves time on, not the app
+            deadline = time.monotonic() + 10
+            while session.caller.modem.mode.value == "command" and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            await settle(app)
+            assert session.dialer.step == "dialing"
+            assert app.modem_panel.view.off_hook and app.modem_panel.lamp("OH").lit
+            assert "ATDT5550100" in "\n".join(app.terminal.model.lines)  # the modem's echo
+            await pilot.press("q")
+        assert app.return_value is None  # quit mid-call: no exit code
+    finally:
+        monitor.close()
 
 
 # ----- in a real terminal -----
 
 
 @pytest.mark.peer
-def test_demo_fast_in_tmux_shows_the_session_and_q_quits(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_demo_fast_in_tmux_shows_the_session_then_d_h_and_q(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
     tmux = require("tmux")
     status = tmp_path / "status"
     command = f"{sys.executable} -m modememu demo --fast; echo $? > {status}; sleep 60"
-    tmux_session = Tmux(tmux, "modememu-tui")
-    tmux_session.start(80, 24, command)
+    tmux_session = Tmux(tmux, f"modememu-tui-{size[0]}")
+    tmux_session.start(*size, command)
     screen = tmux_session.screen
     try:
         finished = ("exit 0 (success)", "no carrier: DTR dropped", "CONNECT 33600/ARQ")
         wait_for("the whole session on screen", lambda: all(s in screen() for s in finished), 30)
         shown = screen()
         assert "[SYN] seq=" in shown and "[SYN, ACK] seq=" in shown and "[ACK] seq=" in shown
-        assert "rcvd [LCP TermAck" in shown or "link down" in shown
+        assert "link down: PPP: User request" in shown
+        assert "HS AA CD OH RD SD TR MR" in shown and "RTS CTS DTR DSR DCD RI" in shown
+        if size[1] >= 40:
+            assert "throughput" in shown and "bad FCS 0" in shown
+        tmux_session.keys("d")  # dial again: the line is held
+        wait_for("the call held online", lambda: HELD in screen(), 30)
+        assert "exit 0" not in screen().splitlines()[0]
+        tmux_session.keys("h")  # the hang-up key: link down, DTR off
+        wait_for("the hang-up", lambda: "exit 0 (success)" in screen(), 30)
         tmux_session.keys("q")
         wait_for("the monitor to quit", status.exists, 10)
         wait_for("its exit status", lambda: status.read_text().strip() != "", 5)

@@ -5,6 +5,8 @@ It sits on the DTE side of a modem and runs the whole call: a chat script
 the server's banner), then a TCP connection from its own stack to an echo
 service, one message there and back, a proper four-way close, the link taken
 down politely, and the modem hung up by DTR or by the `+++` escape and ATH0.
+With `hold`, it stays online after the close ("online") until asked for
+another `exchange` or to `hang_up`, as a user at a 1990s PC would.
 
 Inputs: `receive_data(data, now)` (octets from the modem), `carrier(up, now)`
 (DCD as the driver reads it) and `handle_timer(now)`. Outputs:
@@ -15,10 +17,10 @@ dialogue, LCP/IPCP in pppd's words and the segment ladder in one stream.
 
 Each step that is reached is reported as a `DialerStep(step, detail)`, in this
 order: "dialing" (as the chat script starts), then, as each completes,
-"connected", "link", "tcp", "exchange", "close", "link down", "hangup", and
-last "done". A failure is reported as `DialerFailed`; the dialer then still
-takes down what is up (TCP reset, LCP terminate, hang-up) before "done", and
-`result` keeps the first failure.
+"connected", "link", "tcp", "exchange", "close", ("online" while holding),
+"link down", "hangup", and last "done". A failure is reported as
+`DialerFailed`; the dialer then still takes down what is up (TCP reset, LCP
+terminate, hang-up) before "done", and `result` keeps the first failure.
 
 Exit codes (`result.code`; `EXIT_CODES` holds these words for the CLI):
 
@@ -95,7 +97,18 @@ ABORTS: dict[str, int] = {
     "ERROR": EXIT_DIAL_FAILED,
 }
 
-STEPS = ("dialing", "connected", "link", "tcp", "exchange", "close", "link down", "hangup", "done")
+STEPS = (
+    "dialing",
+    "connected",
+    "link",
+    "tcp",
+    "exchange",
+    "close",
+    "online",
+    "link down",
+    "hangup",
+    "done",
+)
 
 CONNECT_LINE_WAIT = 0.5  # for the rest of "CONNECT 33600/ARQ" when it comes in pieces
 MAX_CONNECT_LINE = 80
@@ -111,7 +124,8 @@ MIN_MTU, MAX_MTU = 68, 65535
 IP_TCP_HEADERS = 40
 _BAD_NUMBER = re.compile(r"[\\^\r\n\x00]")
 _TCP_PHASES = ("tcp", "exchange", "close")
-_ONLINE_PHASES = ("connected", "link", *_TCP_PHASES, "link down")
+_STACK_PHASES = (*_TCP_PHASES, "online")  # the stack's timers run (TIME-WAIT, say)
+_ONLINE_PHASES = ("connected", "link", *_STACK_PHASES, "link down")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +148,7 @@ class DialerConfig:
     hangup_timeout: float = 10.0
     banner_wait: float = 2.0  # SLIP: how long to look for "your address is"
     guard: float = 1.0  # escape guard time (S12 = 50)
+    hold: bool = False  # stay online after the exchange until `hang_up`
     ppp_options: tuple[str, ...] = ("noipdefault", "usepeerdns")  # pppd words
 
     def __post_init__(self) -> None:
@@ -245,7 +260,9 @@ class Dialer:
         self._failure: DialerResult | None = None
         self._pending: bytearray | None = None  # the CONNECT line or the SLIP banner
         self._unsent = b""
+        self._message = config.message  # what the exchange in progress sends
         self._echo = bytearray()
+        self._hold = config.hold
         self._escape_sent = False
         self._escape_how = ""  # the hang-up detail when ATH0 had to follow a silent "+++"
         self._hangup_how = ""  # how the hang-up was asked for, for the step's detail
@@ -271,7 +288,7 @@ class Dialer:
             self._chat.receive_data(data, now)
         elif self._pending is not None:
             self._pending += data
-        elif step in ("link", *_TCP_PHASES, "link down"):
+        elif step in ("link", *_STACK_PHASES, "link down"):
             self._link_input(data, now)
         self._run(now)
 
@@ -299,7 +316,7 @@ class Dialer:
             return
         if self._chat is not None:
             self._chat.handle_timer(now)
-        if self._joint is not None and self.step in _TCP_PHASES:
+        if self._joint is not None and self.step in _STACK_PHASES:
             self._joint.handle_timer(now)
         elif self.session is not None and self.session.ended is None:
             self.session.handle_timer(now)  # TCP is over: its TIME-WAIT clock no longer matters
@@ -307,6 +324,25 @@ class Dialer:
         if self._deadline is not None and now >= self._deadline and self.step != "done":
             self._deadline = None
             self._expire(now)
+            self._run(now)
+
+    def exchange(self, message: bytes, now: float) -> bool:
+        """While holding the line: connect again and send `message` for its echo.
+        False (and nothing done) in any other step."""
+        if self.step != "online" or not message:
+            return False
+        self._message = message
+        self._echo.clear()
+        self._conn_ended = ""
+        self._enter_tcp(now)
+        self._run(now)
+        return True
+
+    def hang_up(self, now: float) -> None:
+        """Stop holding the line: take the link down now, or after the exchange in progress."""
+        self._hold = False
+        if self.step == "online":
+            self._enter_link_down(now)
             self._run(now)
 
     # -- outputs --------------------------------------------------------------------------
@@ -329,7 +365,7 @@ class Dialer:
         times = [self._deadline]
         if self._chat is not None and self._chat.result is None:
             times.append(self._chat.get_timer())
-        if self.step in _TCP_PHASES and self._joint is not None:
+        if self.step in _STACK_PHASES and self._joint is not None:
             times.append(self._joint.get_timer())  # the stack's timers count only here
         elif self.session is not None and self.session.ended is None:
             times.append(self.session.get_timer())
@@ -387,11 +423,11 @@ class Dialer:
             if self._pending is not None:
                 return self._banner(now, force=False)
             return self._link_progress(now)
-        if step in _TCP_PHASES:
+        if step in _STACK_PHASES:
             if self._ended is not None:
                 self._fail(EXIT_LINK_FAILED, f"link ended: {self._ended.reason}", now)
                 return True
-            return self._tcp_progress(now)
+            return step != "online" and self._tcp_progress(now)
         if step == "link down":
             if self.session is None or self.session.ended is not None:
                 self._link_is_down(now)
@@ -568,7 +604,7 @@ class Dialer:
                 self._emit_step("tcp", f"{state.value} {tcb.local_name} -> {tcb.remote_name}")
                 self.step = "exchange"
                 self._deadline = now + self.config.tcp_timeout
-                self._unsent = self.config.message
+                self._unsent = self._message
                 return True
             if state is TcpState.CLOSED:
                 self._fail(EXIT_TCP_FAILED, f"connect: {self._conn_ended or 'closed'}", now)
@@ -581,14 +617,19 @@ class Dialer:
                 self._fail(EXIT_TCP_FAILED, f"close: {self._conn_ended}", now)
                 return True
             self._emit_step("close", f"{state.value}: our FIN and the peer's both acknowledged")
-            self._enter_link_down(now)
+            if self._hold:
+                self.step = "online"
+                self._deadline = None
+                self._emit_step("online", "holding the line: exchange or hang up when asked")
+            else:
+                self._enter_link_down(now)
             return True
         return False
 
     def _exchange(self, now: float, state: TcpState) -> bool:
         stack, conn = self.stack, self._conn
         assert stack is not None and conn is not None
-        message = self.config.message
+        message = self._message
         if self._unsent:
             taken = stack.send(conn, self._unsent, now)
             self._unsent = self._unsent[taken:]
@@ -598,7 +639,8 @@ class Dialer:
             self._fail(EXIT_TCP_FAILED, f"echo mismatch: {bytes(self._echo)[:40]!r}", now)
             return True
         if len(self._echo) == len(message):
-            self._emit_step("exchange", f"sent {len(message)} octets {message!r}, echo matched")
+            shown = f"{message!r}" if len(message) <= 64 else f"{message[:32]!r}..."
+            self._emit_step("exchange", f"sent {len(message)} octets {shown}, echo matched")
             self.step = "close"
             self._deadline = now + self.config.tcp_timeout
             stack.close(conn, now)
@@ -703,7 +745,7 @@ class Dialer:
             assert self.stack is not None and self._conn is not None
             self.stack.abort(self._conn, now)
             self._enter_link_down(now)
-        elif step == "link":
+        elif step in ("link", "online"):
             self._enter_link_down(now)
         elif step in ("connected", "link down"):
             self._enter_hangup(now)

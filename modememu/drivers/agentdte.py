@@ -4,7 +4,9 @@ The agent hears what the modem sends and its DCD; it answers with bytes and,
 when it wants to hang up, by dropping DTR. Its timers run on the world's clock
 through `CoreDriver`, and its events go to the bus under the agent's name.
 What it sends is handed to the modem after the modem's own pump has finished,
-never from inside it, and always in the order it was produced.
+never from inside it, and always in the order it was produced; and only as
+much as the modem has room for, as a serial port with RTS/CTS flow control
+would: the rest waits until the modem can take it, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class AgentDte:
         self._dtr_sent = True
         self._dcd = False
         self._actions: list[Callable[[], None]] = []
+        self._held = bytearray()  # sent by the agent, waiting for room in the modem
+        self._waiting = False  # a room callback is registered
         self.driver = CoreDriver(
             agent, clock, source=source, bus=bus, output=self._to_modem, after_pump=self._lines_out
         )
@@ -92,7 +96,20 @@ class AgentDte:
     def _to_modem(self, data: bytes) -> None:
         if self._tap is not None:
             self._tap(self.clock.now(), True, data)
-        self._later(lambda: self.host.from_dte(data))
+        self._later(lambda: self._feed(data))
+
+    def _feed(self, data: bytes = b"") -> None:
+        """Give the modem what it has room for; wait for room for the rest."""
+        self._held += data
+        if self._waiting or not self._held:
+            return
+        if self.host.feed_held(self._held):
+            self._waiting = True
+            self.host.when_room(self._room)
+
+    def _room(self) -> None:
+        self._waiting = False
+        self._feed()
 
     def _lines_out(self) -> None:
         if self._after is not None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from modememu.events import Stamped
+from modememu.events import Event, Stamped
 
 
 class EventFeed:
@@ -30,8 +31,24 @@ class EventFeed:
         if first and wake is not None:
             wake()
 
+    def line(self, time: float, sent: bool, data: bytes) -> None:
+        """A tap on the caller's serial line: its octets join the events, in order."""
+        self(Stamped(time, LINE, LineOctets(sent, data)))
+
     def drain(self) -> list[Stamped]:
         """Everything buffered since the last drain, oldest first."""
         with self._lock:
             batch, self._batch = self._batch, []
         return batch
+
+
+@dataclass(frozen=True, slots=True)
+class LineOctets(Event):
+    """Octets on the serial line between the caller's DTE and its modem (for the
+    terminal and the throughput panel); `sent` is DTE to modem."""
+
+    sent: bool
+    data: bytes
+
+
+LINE = "line"  # the source of LineOctets

@@ -1,4 +1,5 @@
-"""Plays a session on the virtual clock in slices, so a monitor can show it unfold.
+"""Plays a story in slices, so a monitor can show it unfold: a session on the
+virtual clock (`VirtualPlayer`) or a recorded event log (`ReplayPlayer`).
 
 Idle time (the seconds a handshake waits for a tone) is skipped, as the virtual
 clock always skips it; busy stretches are cut into slices of `slice_` seconds
@@ -8,11 +9,28 @@ milliseconds apart grows row by row instead of appearing all at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from modememu.clock import VirtualClock
+from modememu.events import Stamped
 
 MAX_STEPS = 10_000  # per slice: a timer that keeps re-arming at the same time cannot hang the UI
+
+
+class Player(Protocol):
+    """What the monitor asks of whatever moves its story's time on."""
+
+    steps: int
+
+    @property
+    def finished(self) -> bool: ...
+
+    def now(self) -> float: ...
+
+    def play_slice(self) -> int: ...
+
+    def step(self) -> bool: ...
 
 
 class VirtualPlayer:
@@ -29,6 +47,9 @@ class VirtualPlayer:
         self.slice = slice_
         self.limit = limit
         self.steps = 0
+
+    def now(self) -> float:
+        return self.clock.now()
 
     @property
     def finished(self) -> bool:
@@ -58,4 +79,48 @@ class VirtualPlayer:
             return False
         self.clock.step()
         self.steps += 1
+        return True
+
+
+class ReplayPlayer:
+    """A recorded log told again: its events handed to `publish` as their time comes."""
+
+    def __init__(
+        self,
+        records: Sequence[Stamped],
+        publish: Callable[[Stamped], None],
+        *,
+        slice_: float = 0.05,
+    ) -> None:
+        self.records = records
+        self.publish = publish
+        self.slice = slice_
+        self.steps = 0  # records published so far
+        self._time = records[0].time if records else 0.0
+
+    def now(self) -> float:
+        return self._time
+
+    @property
+    def finished(self) -> bool:
+        return self.steps >= len(self.records)
+
+    def play_slice(self) -> int:
+        """Publish every record within `slice_` of the next one; the number published."""
+        if self.finished:
+            return 0
+        until = self.records[self.steps].time + self.slice
+        ran = 0
+        while self.steps < len(self.records) and self.records[self.steps].time <= until:
+            self.step()
+            ran += 1
+        return ran
+
+    def step(self) -> bool:
+        if self.finished:
+            return False
+        record = self.records[self.steps]
+        self._time = max(self._time, record.time)
+        self.steps += 1
+        self.publish(record)
         return True

@@ -4,7 +4,9 @@ Lamps as on a USR Courier: HS (connected at 9600 bit/s or more), AA (auto
 answer: S0 is not 0; it blinks on a ring), CD (carrier), OH (off hook), RD and
 SD (data to and from the DTE: lit for a moment when it moves), TR (terminal
 ready: DTR), MR (modem ready: powered). Below them the RS-232 circuits, then
-the mode, the profile and, once connected, carrier, rates and error control.
+the mode, the profile and, once connected, carrier, rates and error control;
+last the DTE side: speed and framing, flow control, and the buffers' fill
+(sampled from the live modem at each redraw, when there is one).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from modememu.modem.events import (
     CallEnded,
     CommandLine,
     Connected,
+    DteFormatChanged,
     DteLinesChanged,
+    FlowControlChanged,
     HookChanged,
     ModeChanged,
     ModemLinesChanged,
@@ -31,7 +35,9 @@ from modememu.modem.events import (
     Retrained,
     Ringing,
 )
+from modememu.modem.modem import Modem
 from modememu.net.events import TcpSegmentSeen
+from modememu.tui.feed import LineOctets
 from modememu.tui.widgets.led import BLINK, Led
 
 LAMPS = ("HS", "AA", "CD", "OH", "RD", "SD", "TR", "MR")
@@ -59,6 +65,40 @@ class ModemView:
     received: bool = False  # data toward the DTE since the last show
     sent: bool = False  # data from the DTE since the last show
     rang: bool = False
+    dte: str = ""  # "115200 8N1"
+    flow: str = ""  # "RTS/CTS", "XON/XOFF" or "no flow control"
+    buffers: str = ""  # "to line 0/4096 · to DTE 0"; and who holds whom
+
+    def read(self, modem: Modem) -> None:
+        """Start from the modem's state as it is now (the events tell what changes)."""
+        self.profile = modem.profile.name
+        self.mode = modem.mode.value
+        self.off_hook = modem.off_hook
+        self.dtr, self.rts = modem.dtr, modem.rts
+        lines = modem.lines
+        self.cts, self.dsr, self.dcd, self.ri = lines.cts, lines.dsr, lines.dcd, lines.ri
+        self.auto_answer = modem.engine.sreg(0) != 0
+        self.sample(modem)
+
+    def sample(self, modem: Modem) -> None:
+        """What no event tells: the buffers' fill, and the DTE side as it is now."""
+        self.dte = f"{modem.dte_format.rate} {modem.framing}"
+        flow = modem.flow
+        self.flow = flow_words(flow.uart_rtscts, flow.xon_xoff)
+        data = modem.data
+        held = []
+        if data.holding:
+            held.append("DTE held off")
+        if data.dte_xoff or not modem.rts:
+            held.append("modem held off")
+        fill = f"to line {len(data.to_line)}/{data.capacity} · to DTE {len(data.to_dte)}"
+        self.buffers = " · ".join((fill, *held))
+
+
+def flow_words(rtscts: bool, xonxoff: bool) -> str:
+    if rtscts and xonxoff:
+        return "RTS/CTS+XON/XOFF"
+    return "RTS/CTS" if rtscts else "XON/XOFF" if xonxoff else "no flow control"
 
 
 class ModemPanel(Vertical):
@@ -97,7 +137,7 @@ class ModemPanel(Vertical):
                 view.sent = True
             elif isinstance(event, ChatGot):
                 view.received = True
-            elif isinstance(event, PppFrame | TcpSegmentSeen):
+            elif isinstance(event, PppFrame | TcpSegmentSeen | LineOctets):
                 view.sent |= event.sent
                 view.received |= not event.sent
             elif isinstance(event, DialerStep) and event.step == "connected":
@@ -130,6 +170,10 @@ class ModemPanel(Vertical):
             view.sent = True
         elif isinstance(event, ResultCode) and event.shown:
             view.received = True
+        elif isinstance(event, DteFormatChanged):
+            view.dte = f"{event.rate} {event.framing}"
+        elif isinstance(event, FlowControlChanged):
+            view.flow = flow_words(event.rtscts, event.xonxoff)
 
     def show(self) -> None:
         """Push the state to the lamps and the text."""
@@ -166,6 +210,8 @@ class ModemPanel(Vertical):
                 f"{view.profile} · {view.mode}",
                 view.carrier or "no carrier",
                 view.connect,
+                f"DTE {view.dte} · {view.flow}" if view.dte else "",
+                view.buffers,
             )
         )
         self._info.update(text)

@@ -1,0 +1,156 @@
+"""What the monitor's keys do to a running session: the hands of a user at the desk.
+
+Each control acts the way a person or the telephone company would: the DTE's
+lines (DTR, RTS), bytes typed at the modem (`+++`), the line itself (its SNR,
+a dropped call), and the dialer on the caller's DTE (dial again, another TCP
+exchange, hang up). Each returns one line saying what happened, for the
+monitor's notification, or raises `NotNow` when it cannot act at the moment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Protocol
+
+from modememu.agents.dialer import Dialer, DialerConfig
+from modememu.clock import Clock
+from modememu.drivers.agentdte import AgentDte, start_dialer
+from modememu.drivers.host import ModemHost
+from modememu.drivers.world import World
+
+SNR_STEP = 3.0  # dB per press: enough to move a V.34 call down or up a rate or two
+BULK = 40_000  # octets a TCP exchange sends for its echo: ~10 s each way at 33600 bit/s
+ESCAPE = b"+++"
+
+
+class NotNow(Exception):
+    """The control does not apply now (no call, nothing held); the message says why."""
+
+
+class Controlled(Protocol):
+    """A session the keys can act on: the demo's `Session`, or any with these parts."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def world(self) -> World: ...
+
+    @property
+    def caller(self) -> ModemHost: ...
+
+    dialer: Dialer
+    agent: AgentDte
+
+
+class Controls:
+    """The controls of one session. `tap` sees the dialer's line octets (for redials too)."""
+
+    def __init__(
+        self,
+        session: Controlled,
+        *,
+        source: str,
+        tap: Callable[[float, bool, bytes], None] | None = None,
+        seed: int = 1996,
+    ) -> None:
+        self.session = session
+        self.source = source
+        self.tap = tap
+        self.seed = seed
+
+    # ----- the DTE's hands on the serial line -----
+
+    def hang_up(self) -> str:
+        """DTR off, as a DTE hangs up: the modem goes on hook (&D2); dialing raises it again."""
+        self.session.caller.set_dtr(False)
+        return "DTR dropped: the modem hangs up"
+
+    def toggle_dtr(self) -> str:
+        caller = self.session.caller
+        on = not caller.modem.dtr
+        caller.set_dtr(on)
+        return f"DTR {'on' if on else 'off'}"
+
+    def toggle_rts(self) -> str:
+        """RTS off stalls what the modem sends the DTE (under &K3/&H1 flow control)."""
+        caller = self.session.caller
+        on = not caller.modem.rts
+        caller.set_rts(on)
+        return f"RTS {'on' if on else 'off: the modem holds its data'}"
+
+    def escape(self) -> str:
+        """`+++` as typed: the modem escapes to online command mode if the guard times hold."""
+        self.session.caller.from_dte(ESCAPE)
+        return "+++ sent"
+
+    def type(self, data: bytes) -> None:
+        """Octets typed at the caller's modem, as from its DTE."""
+        self.session.caller.from_dte(data)
+
+    # ----- the line -----
+
+    def change_snr(self, delta: float) -> str:
+        """The line gets noisier (or cleaner): both modems retrain, or fall back."""
+        exchange = self.session.world.exchange
+        call = exchange.calls.get(id(self.session.caller))
+        if call is None or call.cleared:
+            raise NotNow("no call on the line")
+        snr = max(0.0, call.line.snr_db + delta)
+        exchange.change_line(call, dataclasses.replace(call.line, snr_db=snr))
+        return f"line SNR now {snr:g} dB"
+
+    def drop_carrier(self) -> str:
+        """The telephone company drops the call: both modems lose carrier."""
+        exchange = self.session.world.exchange
+        call = exchange.calls.get(id(self.session.caller))
+        if call is None or call.cleared:
+            raise NotNow("no call on the line")
+        exchange.clear(call, None, "line dropped (the monitor's key)")
+        return "line dropped"
+
+    # ----- the dialer -----
+
+    def dial(self) -> str:
+        """Dial again, and stay online afterwards until hung up (exchanges on demand)."""
+        session = self.session
+        if session.dialer.step != "done":
+            raise NotNow(f"the dialer is busy ({session.dialer.step})")
+        config: DialerConfig = dataclasses.replace(session.dialer.config, hold=True)
+        session.agent.close()
+        session.caller.set_dtr(True)  # the last hang-up may have left it off
+        self.seed += 1
+        session.dialer = Dialer(config, seed=self.seed)
+        session.agent = start_dialer(
+            session.caller,
+            session.clock,
+            session.world.bus,
+            session.dialer,
+            source=self.source,
+            tap=self.tap,
+        )
+        return f"dialing {config.number} (the line is held until you hang up)"
+
+    def exchange(self, size: int = BULK) -> str:
+        """A TCP connection to the echo service, `size` octets there and back."""
+        dialer = self.session.dialer
+        message = bytes(range(32, 127)) * (size // 95 + 1)
+        done = self._ask(lambda now: dialer.exchange(message[:size], now))
+        if not done:
+            raise NotNow("not holding a line: dial first (d)")
+        return f"TCP exchange of {size} octets started"
+
+    def release(self) -> str:
+        """Ask a holding dialer to take the link down and hang up politely."""
+        dialer = self.session.dialer
+        if dialer.step != "online":
+            raise NotNow("the dialer is not holding a line")
+        self._ask(dialer.hang_up)
+        return "hanging up: link down, then DTR"
+
+    def _ask(self, request: Callable[[float], object]) -> bool:
+        """Run a request on the dialer through its driver (its output and events go on)."""
+        answers: list[object] = []
+        self.session.agent.input(lambda now: answers.append(request(now)))
+        return bool(answers and answers[0] is not False)
