@@ -178,6 +178,10 @@ class Session:
     def result(self) -> DialerResult | None:
         return self.dialer.result
 
+    def redial(self, dialer: Dialer, agent: AgentDte) -> None:
+        """The monitor put a new dialer on the caller (its `d` key)."""
+        self.dialer, self.agent = dialer, agent
+
 
 def _phonebook(options: DemoOptions) -> Phonebook:
     """The default numbers, with the ISP's modem and line as the options say."""

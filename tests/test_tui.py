@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
+import os
 import subprocess
 import sys
 import time
@@ -20,15 +22,17 @@ from modememu.agents.dialer import EXIT_CARRIER_LOST
 from modememu.clock import VirtualClock
 from modememu.dialup import DemoOptions, Session, build, run_demo_session
 from modememu.drivers.runner import LoopClock
+from modememu.drivers.serve import ServeOptions
 from modememu.events import Stamped
 from modememu.modem.events import ModeChanged, Retrained
+from modememu.profiles import load_profile
 from modememu.replay import records
 from modememu.tui.app import MonitorApp
 from modememu.tui.controls import BULK
 from modememu.tui.feed import EventFeed
 from modememu.tui.messages import EventsPending
 from modememu.tui.player import VirtualPlayer
-from modememu.tui.run import DemoMonitor
+from modememu.tui.run import DemoMonitor, modem_app
 from modememu.tui.widgets.handshake_timeline import HandshakeTimeline
 from modememu.tui.widgets.led import BLINK
 from modememu.tui.widgets.link_log import LinkLog
@@ -322,7 +326,7 @@ async def test_w_writes_the_ppp_frames_as_a_pcap_tshark_reads(tmp_path: Path) ->
 
 
 async def test_keys_are_handled_within_one_redraw_during_a_full_speed_transfer() -> None:
-    app = MonitorApp(paused=True, tick=0.005, slice_=0.05, redraw=0.05)
+    app = MonitorApp(paused=True, tick=0.005, slice_=0.05)  # the app's own redraw rate
     session = build(DemoOptions(fast=True), VirtualClock(), [app.feed], app.feed.line)
     app.attach(session)
     handled: list[tuple[int, str]] = []  # (redraws when handled, the dialer's step then)
@@ -358,6 +362,54 @@ async def test_keys_are_handled_within_one_redraw_during_a_full_speed_transfer()
         assert len(lags) >= 10 and sum(step == "exchange" for _, step in handled) >= 10
         assert max(lags) <= 1  # each key press handled before a second redraw came
         assert app.throughput.model.totals[0] >= BULK
+
+
+# ----- a served modem (modememu modem --tui) -----
+
+
+def serve_options(**changes: object) -> ServeOptions:
+    profile = load_profile("usr-courier-v34")
+    base = ServeOptions(profile, None, None, 115200, None, "", None, False, None)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def test_modem_tui_shows_what_the_port_s_dte_and_the_terminal_type(tmp_path: Path) -> None:
+    link = tmp_path / "ttyMODEM"
+    app, failed = modem_app(serve_options(pty=link))
+    async with app.run_test(size=SIZE) as pilot:
+        assert not failed and app.session is not None and app.player is None
+        assert str(link) in app.title
+        fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
+        try:
+            os.write(fd, b"ATI3\r")  # a terminal program on the pty
+            deadline = time.monotonic() + 10
+            while "OK" not in "".join(app.terminal.model.lines) and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            shown = "\n".join(app.terminal.model.lines)
+            assert "ATI3" in shown and "OK" in shown  # the echo and the answer, as the DTE saw
+            assert app.terminal.model.sent == 5  # what the port's DTE sent
+            await pilot.press("tab", "A", "T", "H", "enter")  # typed in the monitor itself
+            deadline = time.monotonic() + 10
+            while "ATH" not in "".join(app.terminal.model.lines) and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            assert os.read(fd, 4096).count(b"OK") >= 1  # the port's DTE sees it all too
+            await pilot.press("escape", "d")
+            await pilot.pause()
+            assert app.said[-1].startswith("no dialer on this modem")
+            await settle(app)
+            assert "usr-courier-v34 · command" in app.modem_panel.info
+            assert "DTE 115200 8N1" in app.modem_panel.info
+        finally:
+            os.close(fd)
+        await pilot.press("q")
+    assert not link.exists()  # the pty went with the app
+
+
+async def test_modem_tui_on_a_port_that_does_not_open_says_why() -> None:
+    app, failed = modem_app(serve_options(device="/dev/modememu-no-such-port"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+    assert len(failed) == 1 and "modememu-no-such-port" in failed[0]
 
 
 # ----- replaying a log -----

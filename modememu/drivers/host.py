@@ -85,6 +85,8 @@ class ModemHost:
         self.line_listeners: list[Callable[[ModemLines], None]] = []
         self.flow_listeners: list[Callable[[bool, bool], None]] = []
         self.rate_listeners: list[Callable[[int], None]] = []  # the DTE rate the modem wants
+        # Whoever watches the DTE line (a monitor's terminal): (sent by the DTE, octets).
+        self.dte_taps: list[Callable[[bool, bytes], None]] = []
         self._room_waiters: list[Callable[[], None]] = []
         self.driver = CoreDriver(
             self.modem, clock, source=name, bus=bus, output=self._output, after_pump=self._pumped
@@ -104,6 +106,8 @@ class ModemHost:
         self._sink = None
 
     def from_dte(self, data: bytes) -> None:
+        for tap in self.dte_taps:
+            tap(True, data)
         self.driver.input(lambda now: self.modem.receive_data(data, now))
 
     def set_dtr(self, on: bool) -> None:
@@ -196,6 +200,8 @@ class ModemHost:
                 waiter()
 
     def _output(self, data: bytes) -> None:
+        for tap in self.dte_taps:
+            tap(False, data)
         if self._sink is None:
             self._pending += data
             del self._pending[: max(0, len(self._pending) - 65536)]

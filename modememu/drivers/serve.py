@@ -62,7 +62,7 @@ def run_modem(options: ServeOptions) -> int:
     except (PortError, StateFileError) as exc:
         return _fail(str(exc))
     except OSError as exc:
-        return _fail(_os_error_line(exc))
+        return _fail(os_error_line(exc))
 
 
 def _fail(line: str) -> int:
@@ -71,7 +71,7 @@ def _fail(line: str) -> int:
     return 1
 
 
-def _os_error_line(exc: OSError) -> str:
+def os_error_line(exc: OSError) -> str:
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{exc.strerror or exc}"
 
@@ -109,48 +109,68 @@ async def _serve(options: ServeOptions) -> int:
 
     clock = LoopClock(loop)
     bus = EventBus()
-    log = JsonlLog(options.log, clock.now()) if options.log is not None else None
-    if log is not None:
-        bus.subscribe(log)
     cleanups: list[Callable[[], Any]] = []
     try:
-        host = ModemHost(
-            options.profile,
-            clock,
-            bus,
-            name="modem",
-            number=options.number,
-            force_8n1=options.force_8n1,
-            state_file=options.state_file,
-            pacing=options.pacing,
-        )
-        cleanups.append(host.close)
-        gateway = _gateway(options, loop, cleanups)
-        world = World(
-            clock,
-            bus,
-            phonebook=options.phonebook,
-            pacing=options.pacing,
-            loop=loop,
-            isp=options.isp,
-            gateway=gateway,
-        )
-        cleanups.append(world.close)
-        world.add(host)
-        where = await _open_port(options, host, loop, cleanups)
-        if options.listen is not None:
-            where += " listening on " + await _listen(options.listen, world, host, cleanups)
+        _, _, where = await open_modem(options, loop, clock, bus, cleanups)
         sys.stdout.write(f"ready {options.profile.name} on {where}\n")
         sys.stdout.flush()
         await stop.wait()
     finally:
-        for cleanup in reversed(cleanups):
-            result = cleanup()
-            if asyncio.iscoroutine(result):
-                await result
-        if log is not None:
-            log.close()
+        await close_all(cleanups)
     return 0
+
+
+async def close_all(cleanups: list[Callable[[], Any]]) -> None:
+    """Run what `open_modem` left to clean up, last opened first."""
+    for cleanup in reversed(cleanups):
+        result = cleanup()
+        if asyncio.iscoroutine(result):
+            await result
+
+
+async def open_modem(
+    options: ServeOptions,
+    loop: asyncio.AbstractEventLoop,
+    clock: LoopClock,
+    bus: EventBus,
+    cleanups: list[Callable[[], Any]],
+) -> tuple[ModemHost, World, str]:
+    """The modem of `modememu modem` on its port, in its world; where it is.
+
+    What needs closing is appended to `cleanups` as it opens (see `close_all`),
+    so a failure half-way leaves nothing open once they have run.
+    """
+    if options.log is not None:
+        log = JsonlLog(options.log, clock.now())
+        bus.subscribe(log)
+        cleanups.append(log.close)
+    host = ModemHost(
+        options.profile,
+        clock,
+        bus,
+        name="modem",
+        number=options.number,
+        force_8n1=options.force_8n1,
+        state_file=options.state_file,
+        pacing=options.pacing,
+    )
+    cleanups.append(host.close)
+    gateway = _gateway(options, loop, cleanups)
+    world = World(
+        clock,
+        bus,
+        phonebook=options.phonebook,
+        pacing=options.pacing,
+        loop=loop,
+        isp=options.isp,
+        gateway=gateway,
+    )
+    cleanups.append(world.close)
+    world.add(host)
+    where = await _open_port(options, host, loop, cleanups)
+    if options.listen is not None:
+        where += " listening on " + await _listen(options.listen, world, host, cleanups)
+    return host, world, where
 
 
 def _gateway(

@@ -21,6 +21,7 @@ to the modem.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -118,6 +119,7 @@ class MonitorApp(App[int | None]):
         self.kept: list[Stamped] = []  # the dialer's PPP frames, for a capture
         self.said: list[str] = []  # what the keys answered, as notified
         self._starter: Callable[[], object] | None = None
+        self.closers: list[Callable[[], object]] = []  # run (and awaited) as the app ends
         # The panels, held rather than queried: a redraw may come while the app shuts down.
         self.modem_panel = ModemPanel(id="modem")
         self.handshake = HandshakeTimeline(id="handshake")
@@ -144,12 +146,12 @@ class MonitorApp(App[int | None]):
         self._set_start(session.clock.now())
         if isinstance(session.clock, VirtualClock):
             self.player = VirtualPlayer(
-                session.clock, lambda: session.dialer.step == "done", slice_=self.slice, limit=LIMIT
+                session.clock, lambda: self.dialer_step == "done", slice_=self.slice, limit=LIMIT
             )
 
     def attach_when_running(self, starter: Callable[[], object]) -> None:
         """Build and `attach` the session once the app's loop runs (a real-time
-        session lives on that loop)."""
+        session lives on that loop); `starter` may be a coroutine function."""
         self._starter = starter
 
     def replay(self, records: Sequence[Stamped]) -> None:
@@ -172,9 +174,11 @@ class MonitorApp(App[int | None]):
         yield self.tcp
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         if self._starter is not None:
-            self._starter()
+            started = self._starter()
+            if inspect.isawaitable(started):
+                await started
         if self.session is not None:
             self.modem_panel.view.read(self.session.caller.modem)
         self.feed.wake = self._wake
@@ -182,6 +186,12 @@ class MonitorApp(App[int | None]):
         self.show_panels()
         self.set_interval(self.tick, self.play)
         self.set_interval(self.redraw, self.show_panels)
+
+    async def on_unmount(self) -> None:
+        for close in reversed(self.closers):
+            closed = close()
+            if inspect.isawaitable(closed):
+                await closed
 
     def on_resize(self, event: events.Resize) -> None:
         self.screen.set_class(event.size.height < COMPACT_HEIGHT, "-compact")
@@ -247,6 +257,12 @@ class MonitorApp(App[int | None]):
         self.tcp.show(now)
         self.sub_title = f"t={now - self.start:.3f}s · {self.status}"
 
+    @property
+    def dialer_step(self) -> str:
+        """The step of the dialer on the caller's DTE side ("" with no dialer there)."""
+        dialer = self.session.dialer if self.session is not None else None
+        return dialer.step if dialer is not None else ""
+
     def now(self) -> float:
         if self.session is not None:
             return self.session.clock.now()
@@ -258,7 +274,7 @@ class MonitorApp(App[int | None]):
         if session is not None and session.result is not None:
             result = session.result
             return f"exit {result.code} ({EXIT_CODES.get(result.code, 'failed')})"
-        if session is not None and session.dialer.step == "online":
+        if self.dialer_step == "online":
             return "line held"
         if self.player is not None and self.player.finished:
             return "stopped"
@@ -306,8 +322,7 @@ class MonitorApp(App[int | None]):
 
     def action_hang_up(self) -> None:
         """Holding the line: the dialer hangs up politely. Else DTR drops (&D2 hangs up)."""
-        session = self.session
-        if session is not None and session.dialer.step == "online":
+        if self.dialer_step == "online":
             self._control(Controls.release)
         else:
             self._control(Controls.hang_up)

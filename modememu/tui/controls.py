@@ -29,7 +29,7 @@ class NotNow(Exception):
 
 
 class Controlled(Protocol):
-    """A session the keys can act on: the demo's `Session`, or any with these parts."""
+    """A session the keys can act on: the demo's `Session`, or a modem with no dialer."""
 
     @property
     def clock(self) -> Clock: ...
@@ -40,8 +40,14 @@ class Controlled(Protocol):
     @property
     def caller(self) -> ModemHost: ...
 
-    dialer: Dialer
-    agent: AgentDte
+    @property
+    def dialer(self) -> Dialer | None: ...
+
+    @property
+    def agent(self) -> AgentDte | None: ...
+
+    def redial(self, dialer: Dialer, agent: AgentDte) -> None:
+        """A new dialer now sits on the caller's DTE side."""
 
 
 class Controls:
@@ -115,42 +121,41 @@ class Controls:
     def dial(self) -> str:
         """Dial again, and stay online afterwards until hung up (exchanges on demand)."""
         session = self.session
-        if session.dialer.step != "done":
-            raise NotNow(f"the dialer is busy ({session.dialer.step})")
-        config: DialerConfig = dataclasses.replace(session.dialer.config, hold=True)
-        session.agent.close()
+        old, agent = self._dialer()
+        if old.step != "done":
+            raise NotNow(f"the dialer is busy ({old.step})")
+        config: DialerConfig = dataclasses.replace(old.config, hold=True)
+        agent.close()
         session.caller.set_dtr(True)  # the last hang-up may have left it off
         self.seed += 1
-        session.dialer = Dialer(config, seed=self.seed)
-        session.agent = start_dialer(
-            session.caller,
-            session.clock,
-            session.world.bus,
-            session.dialer,
-            source=self.source,
-            tap=self.tap,
+        dialer = Dialer(config, seed=self.seed)
+        bus = session.world.bus
+        agent = start_dialer(
+            session.caller, session.clock, bus, dialer, source=self.source, tap=self.tap
         )
+        session.redial(dialer, agent)
         return f"dialing {config.number} (the line is held until you hang up)"
 
     def exchange(self, size: int = BULK) -> str:
         """A TCP connection to the echo service, `size` octets there and back."""
-        dialer = self.session.dialer
-        message = bytes(range(32, 127)) * (size // 95 + 1)
-        done = self._ask(lambda now: dialer.exchange(message[:size], now))
-        if not done:
+        dialer, agent = self._dialer()
+        message = (bytes(range(32, 127)) * (size // 95 + 1))[:size]
+        answers: list[bool] = []
+        agent.input(lambda now: answers.append(dialer.exchange(message, now)))
+        if not answers[0]:
             raise NotNow("not holding a line: dial first (d)")
         return f"TCP exchange of {size} octets started"
 
     def release(self) -> str:
         """Ask a holding dialer to take the link down and hang up politely."""
-        dialer = self.session.dialer
+        dialer, agent = self._dialer()
         if dialer.step != "online":
             raise NotNow("the dialer is not holding a line")
-        self._ask(dialer.hang_up)
+        agent.input(dialer.hang_up)
         return "hanging up: link down, then DTR"
 
-    def _ask(self, request: Callable[[float], object]) -> bool:
-        """Run a request on the dialer through its driver (its output and events go on)."""
-        answers: list[object] = []
-        self.session.agent.input(lambda now: answers.append(request(now)))
-        return bool(answers and answers[0] is not False)
+    def _dialer(self) -> tuple[Dialer, AgentDte]:
+        dialer, agent = self.session.dialer, self.session.agent
+        if dialer is None or agent is None:
+            raise NotNow("no dialer on this modem: type AT commands in the terminal (tab)")
+        return dialer, agent

@@ -1,16 +1,28 @@
-"""The monitor on the command line: `demo` (either clock) and `replay --tui`."""
+"""The monitor on the command line: `demo` (either clock), `modem --tui`, `replay --tui`."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from modememu.agents.dialer import Dialer, DialerResult
 from modememu.clock import Clock, VirtualClock
 from modememu.dialup import DemoOptions, Recorders, Session, build, summarize
+from modememu.drivers.agentdte import AgentDte
+from modememu.drivers.errors import PortError
+from modememu.drivers.host import ModemHost, StateFileError
 from modememu.drivers.runner import LoopClock
+from modememu.drivers.serve import ServeOptions, close_all, open_modem, os_error_line
+from modememu.drivers.world import World
+from modememu.events import EventBus
 from modememu.profiles import load_profile
 from modememu.replay import ReplayError, records
 from modememu.tui.app import MonitorApp
+from modememu.tui.controls import NotNow
 
 
 class DemoMonitor:
@@ -70,4 +82,56 @@ def replay_tui(path: Path) -> int:
     app = MonitorApp(title=f"replay of {path.name}")
     app.replay(stamped)
     app.run()
+    return 0
+
+
+@dataclass
+class ModemWatch:
+    """A modem with a real DTE on a port (`modememu modem --tui`): no dialer of ours."""
+
+    clock: Clock
+    world: World
+    caller: ModemHost
+    dialer: Dialer | None = None
+    agent: AgentDte | None = None
+    result: DialerResult | None = None
+
+    def redial(self, dialer: Dialer, agent: AgentDte) -> None:
+        raise NotNow("no dialer on this modem: type ATD in the terminal (tab)")
+
+
+def modem_app(options: ServeOptions) -> tuple[MonitorApp, list[str]]:
+    """The monitor of a served modem, opened once the app runs; the list gets the one
+    line saying why, should the port not open (the app then exits at once)."""
+    app = MonitorApp(caller="modem", title=f"{options.profile.name} (modememu modem)")
+    failed: list[str] = []
+
+    async def start() -> None:
+        loop = asyncio.get_running_loop()
+        clock, bus = LoopClock(loop), EventBus()
+        bus.subscribe(app.feed)
+        cleanups: list[Callable[[], Any]] = []
+        app.closers.append(lambda: close_all(cleanups))
+        try:
+            host, world, where = await open_modem(options, loop, clock, bus, cleanups)
+        except (PortError, StateFileError, OSError) as exc:
+            failed.append(str(exc) if not isinstance(exc, OSError) else os_error_line(exc))
+            app.exit(None)
+            return
+        host.dte_taps.append(lambda sent, data: app.feed.line(clock.now(), sent, data))
+        app.sub_title = where
+        app.title = f"{options.profile.name} on {where}"
+        app.attach(ModemWatch(clock, world, host))
+
+    app.attach_when_running(start)
+    return app, failed
+
+
+def run_modem_tui(options: ServeOptions) -> int:
+    """`modememu modem --tui`: serve the modem and watch it until `q`."""
+    app, failed = modem_app(options)
+    app.run()
+    if failed:
+        sys.stderr.write(f"modememu: {failed[0]}\n")
+        return 1
     return 0
