@@ -27,12 +27,13 @@ from modememu.events import Stamped
 from modememu.modem.events import ModeChanged, Retrained
 from modememu.profiles import load_profile
 from modememu.replay import records
+from modememu.scenario import load as load_scenario
 from modememu.tui.app import MonitorApp
 from modememu.tui.controls import BULK
 from modememu.tui.feed import EventFeed
 from modememu.tui.messages import EventsPending
 from modememu.tui.player import VirtualPlayer
-from modememu.tui.run import DemoMonitor, modem_app
+from modememu.tui.run import DemoMonitor, modem_app, scenario_app
 from modememu.tui.widgets.handshake_timeline import HandshakeTimeline
 from modememu.tui.widgets.led import BLINK
 from modememu.tui.widgets.link_log import LinkLog
@@ -46,7 +47,7 @@ HELD = "line held"  # the status line while the dialer holds the line (x, h act)
 def monitor(*, paused: bool = True, tick: float = 0.1) -> tuple[MonitorApp, Session]:
     """An app watching a fresh demo session on a virtual clock (paused: the test drives it)."""
     app = MonitorApp(paused=paused, tick=tick, slice_=0.05, redraw=60.0)  # tests redraw
-    session = build(DemoOptions(fast=True), VirtualClock(), [app.feed], app.feed.line)
+    session = build(DemoOptions(fast=True), VirtualClock(), [app.feed])
     app.attach(session)
     return app, session
 
@@ -327,7 +328,7 @@ async def test_w_writes_the_ppp_frames_as_a_pcap_tshark_reads(tmp_path: Path) ->
 
 async def test_keys_are_handled_within_one_redraw_during_a_full_speed_transfer() -> None:
     app = MonitorApp(paused=True, tick=0.005, slice_=0.05)  # the app's own redraw rate
-    session = build(DemoOptions(fast=True), VirtualClock(), [app.feed], app.feed.line)
+    session = build(DemoOptions(fast=True), VirtualClock(), [app.feed])
     app.attach(session)
     handled: list[tuple[int, str]] = []  # (redraws when handled, the dialer's step then)
     toggle = app.action_toggle_pause
@@ -410,6 +411,40 @@ async def test_modem_tui_on_a_port_that_does_not_open_says_why() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
     assert len(failed) == 1 and "modememu-no-such-port" in failed[0]
+
+
+# ----- a scenario (modememu run --tui) -----
+
+SCENARIO = """
+fast = true
+
+[[modem]]
+name = "pc"
+profile = "zyxel-u1496e"
+
+[[dialer]]
+modem = "pc"
+number = "5550101"
+mode = "slip"
+"""
+
+
+async def test_run_tui_watches_the_first_dialer_s_modem(tmp_path: Path) -> None:
+    path = tmp_path / "bench.toml"
+    path.write_text(SCENARIO)
+    app, benches = scenario_app(load_scenario(path))
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.player is not None and len(benches) == 1
+        while app.player.play_slice() or not app.player.finished:
+            pass
+        await settle(app)
+        assert "exit 0 (success)" in app.sub_title
+        assert "zyxel-u1496e" in app.modem_panel.info
+        assert any("link: SLIP" in line for line in app.link.lines)
+        assert any("[SYN]" in row for row in app.tcp.rows)
+        assert "ATDT5550101" in "\n".join(app.terminal.model.lines)
+        await pilot.press("q")
+    assert app.return_value == 0 and benches[0].status() == 0
 
 
 # ----- replaying a log -----

@@ -135,14 +135,16 @@ class MonitorApp(App[int | None]):
     def attach(
         self, session: Watched, tap: Callable[[float, bool, bytes], None] | None = None
     ) -> None:
-        """Show `session` (built with `self.feed` among its subscribers and with `tap`,
-        which must call `self.feed.line`, on its dialer's line); play it if virtual.
+        """Show `session` (built with `self.feed` among its subscribers); play it if virtual.
+        `tap` is the recorder of the dialer's line, for the dialers `d` starts.
 
         Attach right after building, before the clock runs: the caller's modem panel
         starts from the modem's state as it is when the app mounts.
         """
         self.session = session
-        self.controls = Controls(session, source=self.dialer, tap=tap or self.feed.line)
+        self.controls = Controls(session, source=self.dialer, tap=tap)
+        clock, feed = session.clock, self.feed
+        session.caller.dte_taps.append(lambda sent, data: feed.line(clock.now(), sent, data))
         self._set_start(session.clock.now())
         if isinstance(session.clock, VirtualClock):
             self.player = VirtualPlayer(

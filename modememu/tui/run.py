@@ -1,8 +1,9 @@
-"""The monitor on the command line: `demo` (either clock), `modem --tui`, `replay --tui`."""
+"""The monitor on the command line: `demo` (either clock), `modem`, `run` and `replay` `--tui`."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +19,11 @@ from modememu.drivers.host import ModemHost, StateFileError
 from modememu.drivers.runner import LoopClock
 from modememu.drivers.serve import ServeOptions, close_all, open_modem, os_error_line
 from modememu.drivers.world import World
-from modememu.events import EventBus
+from modememu.events import EventBus, Stamped
 from modememu.profiles import load_profile
 from modememu.replay import ReplayError, records
+from modememu.scenario import Bench, Scenario, build_bench
 from modememu.tui.app import MonitorApp
-from modememu.tui.controls import NotNow
 
 
 class DemoMonitor:
@@ -42,15 +43,10 @@ class DemoMonitor:
     def _start(self, clock: Clock) -> None:
         """Build the session (on the app's loop for real time) and attach it to the app."""
         recorders = self.recorders = Recorders(self.options, clock.now())
-        feed = self.app.feed
-
-        def tap(time: float, sent: bool, data: bytes) -> None:
-            recorders.line(time, sent, data)
-            feed.line(time, sent, data)
-
-        session = self.session = build(self.options, clock, [recorders.event, feed], tap)
+        subscribers: list[Callable[[Stamped], None]] = [recorders.event, self.app.feed]
+        session = self.session = build(self.options, clock, subscribers, recorders.line)
         recorders.audio_host = session.caller  # --wav: the caller's own speaker and dialing
-        self.app.attach(session, tap)
+        self.app.attach(session, recorders.line)
 
     def close(self) -> None:
         if self.recorders is not None:
@@ -86,18 +82,21 @@ def replay_tui(path: Path) -> int:
 
 
 @dataclass
-class ModemWatch:
-    """A modem with a real DTE on a port (`modememu modem --tui`): no dialer of ours."""
+class Watch:
+    """A modem, and the dialer on its DTE side if there is one, in the monitor."""
 
     clock: Clock
     world: World
     caller: ModemHost
-    dialer: Dialer | None = None
+    dialer: Dialer | None = None  # None: a real DTE on a port (`modememu modem --tui`)
     agent: AgentDte | None = None
-    result: DialerResult | None = None
+
+    @property
+    def result(self) -> DialerResult | None:
+        return self.dialer.result if self.dialer is not None else None
 
     def redial(self, dialer: Dialer, agent: AgentDte) -> None:
-        raise NotNow("no dialer on this modem: type ATD in the terminal (tab)")
+        self.dialer, self.agent = dialer, agent
 
 
 def modem_app(options: ServeOptions) -> tuple[MonitorApp, list[str]]:
@@ -118,10 +117,8 @@ def modem_app(options: ServeOptions) -> tuple[MonitorApp, list[str]]:
             failed.append(str(exc) if not isinstance(exc, OSError) else os_error_line(exc))
             app.exit(None)
             return
-        host.dte_taps.append(lambda sent, data: app.feed.line(clock.now(), sent, data))
-        app.sub_title = where
         app.title = f"{options.profile.name} on {where}"
-        app.attach(ModemWatch(clock, world, host))
+        app.attach(Watch(clock, world, host))
 
     app.attach_when_running(start)
     return app, failed
@@ -135,3 +132,43 @@ def run_modem_tui(options: ServeOptions) -> int:
         sys.stderr.write(f"modememu: {failed[0]}\n")
         return 1
     return 0
+
+
+def scenario_app(
+    scenario: Scenario, *, log: Path | None = None, wav: Path | None = None
+) -> tuple[MonitorApp, list[Bench]]:
+    """A scenario in the monitor, watching its first dialer's modem (or its first modem);
+    the list gets the bench once it is built (at once on the virtual clock)."""
+    first = scenario.dialers[0].modem if scenario.dialers else scenario.modems[0].name
+    app = MonitorApp(caller=first, dialer=f"dialer-{first}", title=f"scenario: {first}")
+    benches: list[Bench] = []
+
+    def start(clock: Clock, loop: asyncio.AbstractEventLoop | None) -> None:
+        quiet = io.StringIO()  # the transcript: the monitor tells it
+        bench = build_bench(scenario, clock, quiet, log, loop, wav=wav, subscribers=(app.feed,))
+        benches.append(bench)
+
+        async def close() -> None:
+            for closer in reversed(bench.closers):
+                closer()
+            await bench.world.close()
+
+        app.closers.append(close)
+        dialer = bench.dialers[0] if bench.dialers else None
+        agent = bench.agents[0] if bench.agents else None
+        app.attach(Watch(clock, bench.world, bench.hosts[first], dialer, agent))
+
+    if scenario.fast:
+        start(VirtualClock(), None)
+    else:
+        app.attach_when_running(lambda: start(LoopClock(), asyncio.get_running_loop()))
+    return app, benches
+
+
+def run_scenario_tui(
+    scenario: Scenario, *, log: Path | None = None, wav: Path | None = None
+) -> int:
+    """`modememu run FILE --tui`: the exit status as without the monitor."""
+    app, benches = scenario_app(scenario, log=log, wav=wav)
+    app.run()
+    return benches[0].status() if benches and benches[0].dialers else 0
