@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the ISP's users: lines 'user password' (with --isp-auth)",
     )
     modem.add_argument("--isp-auth", choices=("pap", "chap"), help="the ISP asks for PAP or CHAP")
+    modem.add_argument(
+        "--tui", action="store_true", help="watch it in the monitor (q stops serving)"
+    )
 
     sub.add_parser("numbers", help="list the phonebook's numbers").add_argument(
         "--phonebook", type=Path, help="TOML phonebook merged over the built-in numbers"
@@ -190,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--fast", action="store_true", help="run on the virtual clock (no waiting for the line)"
     )
     demo.add_argument(
-        "--headless", action="store_true", help="print the transcript, not the monitor (--fast)"
+        "--headless",
+        action="store_true",
+        help="print the transcript, not the monitor (on a terminal)",
     )
     demo.add_argument("--log", type=Path, metavar="FILE", help="every event as JSON lines")
     demo.add_argument("--pcap", type=Path, metavar="FILE", help="IP packets (PPP: 204, SLIP: 101)")
@@ -210,9 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
     scenario = sub.add_parser("run", help="run a scenario file: modems, dialers, ISP, numbers")
     scenario.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
     scenario.add_argument("--log", type=Path, metavar="FILE", help="every event as JSON lines")
+    scenario.add_argument(
+        "--tui", action="store_true", help="watch the first dialer's modem in the monitor"
+    )
+    scenario.add_argument(
+        "--wav",
+        type=Path,
+        metavar="FILE",
+        help="each dialer's call as 8 kHz WAV, from its modem's events: FILE for one dialer,"
+        " FILE-<modem>.wav for several (each with -caller and -answerer files beside it)",
+    )
 
     replay = sub.add_parser("replay", help="print a recorded session (a --log file) again")
     replay.add_argument("log", type=Path, metavar="FILE.jsonl")
+    replay.add_argument("--tui", action="store_true", help="play it in the monitor instead")
     return parser
 
 
@@ -254,7 +270,12 @@ def _run_scenario(args: argparse.Namespace) -> int:
     from modememu.scenario import ScenarioError, load, run
 
     try:
-        return run(load(args.scenario), sys.stdout, log=args.log)
+        scenario = load(args.scenario)
+        if args.tui:
+            from modememu.tui.run import run_scenario_tui
+
+            return run_scenario_tui(scenario, log=args.log, wav=args.wav)
+        return run(scenario, sys.stdout, log=args.log, wav=args.wav)
     except ScenarioError as exc:
         raise CliError(str(exc)) from None
 
@@ -263,6 +284,10 @@ def _replay(args: argparse.Namespace) -> int:
     from modememu.replay import ReplayError, replay
 
     try:
+        if args.tui:
+            from modememu.tui.run import replay_tui
+
+            return replay_tui(args.log)
         return replay(args.log, sys.stdout)
     except ReplayError as exc:
         raise CliError(str(exc)) from None
@@ -288,8 +313,8 @@ def _demo(args: argparse.Namespace) -> int:
             record=args.record,
             wav=args.wav,
         )
-        if args.fast and not args.headless and sys.stdout.isatty():
-            from modememu.tui.run import run_demo_tui  # the monitor (virtual clock only, so far)
+        if not args.headless and sys.stdout.isatty():
+            from modememu.tui.run import run_demo_tui  # the monitor
 
             return run_demo_tui(sys.stdout, options)
         return run_demo_session(sys.stdout, options)
@@ -385,6 +410,10 @@ def _modem(args: argparse.Namespace) -> int:
         gateway=args.gateway,
         isp=_isp(args),
     )
+    if args.tui:
+        from modememu.tui.run import run_modem_tui
+
+        return run_modem_tui(options)
     return run_modem(options)
 
 
@@ -501,6 +530,14 @@ def _add_dial_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     )
     dial.add_argument("--log", type=Path, metavar="FILE", help="every event as JSON lines")
     dial.add_argument(
+        "--wav",
+        type=Path,
+        metavar="FILE",
+        help="the call's sound as 8 kHz WAV (and FILE-caller.wav, FILE-answerer.wav) as the"
+        " DTE knew it, since the modem's own events stay on its side of the port: dial tone,"
+        " the ATD's digits, ringback, then an answer tone and training for the CONNECT rate",
+    )
+    dial.add_argument(
         "--timeout",
         type=_seconds,
         metavar="S",
@@ -547,6 +584,7 @@ def _dial(args: argparse.Namespace) -> int:
         baud=args.baud,
         hangup_auto=args.hangup is None,
         log=args.log,
+        wav=args.wav,
     )
     try:
         return run_dial(sys.stdout, options)

@@ -56,6 +56,8 @@ def _rebuild(kind: type[Event], fields: dict[str, object]) -> Event:
     hints = typing.get_type_hints(kind)
     values = {}
     for field in dataclasses.fields(kind):
+        if field.name not in fields and field.default is not dataclasses.MISSING:
+            continue  # a field added since the log was written keeps its default
         value = fields[field.name]
         if hints.get(field.name) is bytes and isinstance(value, str):
             value = ast.literal_eval(value)

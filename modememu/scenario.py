@@ -26,6 +26,10 @@ phonebook numbers. `demo` is the built-in scenario `DEMO`. Example:
 The run ends when every dialer is done (exit status: the first dialer's code
 that is not 0), or, with no dialers, when interrupted. Every mistake in the
 file is one `ScenarioError` line naming the key and the problem.
+
+`--wav FILE` records the sound of each dialer's call from its modem's events:
+with one dialer to FILE (and FILE-caller.wav, FILE-answerer.wav), with several
+to FILE-<modem>.wav (and FILE-<modem>-caller.wav ...) for each dialer's modem.
 """
 
 from __future__ import annotations
@@ -41,19 +45,24 @@ from typing import Any, TextIO
 
 from modememu.agents.dialer import Dialer, DialerConfig
 from modememu.agents.isp import IspConfig, IspConfigError
+from modememu.audio.render import render_call
+from modememu.audio.schedule import Options as AudioOptions
+from modememu.audio.wav import CallWav, WavError
 from modememu.clock import Clock, VirtualClock
-from modememu.drivers.agentdte import start_dialer
+from modememu.drivers.agentdte import AgentDte, start_dialer
 from modememu.drivers.host import ModemHost
 from modememu.drivers.pty import PtyPort
 from modememu.drivers.runner import LoopClock
 from modememu.drivers.serve import JsonlLog
 from modememu.drivers.world import World
-from modememu.events import EventBus
+from modememu.events import EventBus, Stamped
+from modememu.modem.events import CallEnded, CallProgress, Connected, HandshakeStep
 from modememu.phonebook import Phonebook, PhonebookError, parse_numbers
 from modememu.profiles import DEFAULT_PROFILE, ProfileError, load_profile
 from modememu.transcript import Transcript
 
 LIMIT = 900.0  # seconds a run with dialers may take
+AUDIO_EVENTS = (CallProgress, HandshakeStep, Connected, CallEnded)  # what --wav renders
 
 
 class ScenarioError(Exception):
@@ -206,10 +215,14 @@ class _Checker:
 
 
 @dataclass
-class _Bench:
+class Bench:
+    """A scenario's world as built: its modems, dialers, and what closes them."""
+
     world: World
     dialers: list[Dialer]
     closers: list[Callable[[], object]]
+    hosts: dict[str, ModemHost] = field(default_factory=dict)
+    agents: list[AgentDte] = field(default_factory=list)  # one per dialer, in order
 
     @property
     def done(self) -> bool:
@@ -220,15 +233,66 @@ class _Bench:
         return next((c for c in codes if c), 0)
 
 
-def _build(
+class _CallSound:
+    """A dialer's call as heard on its modem: that modem's call events, rendered at the
+    end with its speaker (ATM) and DTMF length (S11)."""
+
+    def __init__(self, host: ModemHost, bus: EventBus, wav: CallWav) -> None:
+        self.host = host
+        self.wav = wav
+        self.events: list[Stamped] = []
+        bus.subscribe(self._event, source=host.name)
+
+    def _event(self, stamped: Stamped) -> None:
+        if isinstance(stamped.event, AUDIO_EVENTS):
+            self.events.append(stamped)
+
+    def close(self) -> None:
+        config = self.host.modem.engine.config
+        opts = AudioOptions(
+            dtmf_on=config.sregs.get(11, 0) / 1000 or 0.070, speaker=config.settings.get("M", 1)
+        )
+        self.wav.write(render_call(self.events, opts, caller_source=self.host.name))
+
+
+def wav_paths(path: Path, modems: list[str]) -> dict[str, Path]:
+    """Where each dialer's modem's call sound goes: FILE for one, FILE-<modem>.wav for more."""
+    if len(modems) == 1:
+        return {modems[0]: path}
+    suffix = path.suffix or ".wav"
+    return {m: path.with_name(f"{path.stem}-{m}{suffix}") for m in modems}
+
+
+def _open_wavs(scenario: Scenario, wav: Path | None) -> dict[str, CallWav]:
+    if wav is None or not scenario.dialers:
+        return {}
+    opened: dict[str, CallWav] = {}
+    try:
+        for modem, path in wav_paths(wav, [d.modem for d in scenario.dialers]).items():
+            opened[modem] = CallWav(path)
+    except WavError as exc:
+        for w in opened.values():
+            w.close()
+        raise ScenarioError(str(exc)) from None
+    return opened
+
+
+def build_bench(
     scenario: Scenario,
     clock: Clock,
     out: TextIO,
     log: Path | None,
     loop: asyncio.AbstractEventLoop | None,
-) -> _Bench:
+    *,
+    wav: Path | None = None,
+    subscribers: tuple[Callable[[Stamped], None], ...] = (),
+) -> Bench:
     bus = EventBus()
+    for subscriber in subscribers:
+        bus.subscribe(subscriber)
     closers: list[Callable[[], object]] = []
+    wavs = _open_wavs(scenario, wav)
+    closers += [w.close for w in wavs.values()]  # if the build fails; writing closes them too
     if log is not None:
         jsonl = JsonlLog(log, clock.now())
         bus.subscribe(jsonl)
@@ -245,23 +309,27 @@ def _build(
             pty.open()
             closers.append(pty.close)
             print(f"{spec.name}: {spec.profile} on {spec.pty}", file=out)
-    dialers = []
+    dialers, agents = [], []
     for n, wanted in enumerate(scenario.dialers):
         source = f"dialer-{wanted.modem}"
         bus.subscribe(
             Transcript(out, caller=wanted.modem, dialer=source, start=clock.now(), others=n == 0)
         )
         dialer = Dialer(wanted.config, seed=n)
-        start_dialer(hosts[wanted.modem], clock, bus, dialer, source=source)
+        agents.append(start_dialer(hosts[wanted.modem], clock, bus, dialer, source=source))
         dialers.append(dialer)
-    return _Bench(world, dialers, closers)
+        if wanted.modem in wavs:
+            closers.append(_CallSound(hosts[wanted.modem], bus, wavs[wanted.modem]).close)
+    return Bench(world, dialers, closers, hosts, agents)
 
 
-def run(scenario: Scenario, out: TextIO, *, log: Path | None = None) -> int:
-    """Run a scenario to its end; the exit status."""
+def run(
+    scenario: Scenario, out: TextIO, *, log: Path | None = None, wav: Path | None = None
+) -> int:
+    """Run a scenario to its end; the exit status. `wav`: see the module's docstring."""
     if scenario.fast:
         clock = VirtualClock()
-        bench = _build(scenario, clock, out, log, None)
+        bench = build_bench(scenario, clock, out, log, None, wav=wav)
         try:
             while not bench.done and clock.now() < LIMIT and clock.step():
                 pass
@@ -269,15 +337,15 @@ def run(scenario: Scenario, out: TextIO, *, log: Path | None = None) -> int:
             for close in reversed(bench.closers):
                 close()
         return bench.status()
-    return asyncio.run(_run_real(scenario, out, log))
+    return asyncio.run(_run_real(scenario, out, log, wav))
 
 
-async def _run_real(scenario: Scenario, out: TextIO, log: Path | None) -> int:
+async def _run_real(scenario: Scenario, out: TextIO, log: Path | None, wav: Path | None) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    bench = _build(scenario, LoopClock(loop), out, log, loop)
+    bench = build_bench(scenario, LoopClock(loop), out, log, loop, wav=wav)
     try:
         deadline = loop.time() + LIMIT
         while not stop.is_set() and (not bench.dialers or not bench.done):

@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from serving import require
+from callrig import Rig
+from serving import require, start_modem
 
 from modememu.audio import pcm, signals
+from modememu.audio.dteview import connect_rate, dte_call, training_for
 from modememu.audio.framing import V21_CH1, async_bits, cj_bits, v8_message
-from modememu.audio.measure import goertzel, rms
+from modememu.audio.measure import goertzel, onsets, rms
 from modememu.audio.pcm import RATE, add, samples, tile
 from modememu.audio.render import Rendered, render_call
 from modememu.audio.schedule import (
@@ -36,7 +38,9 @@ from modememu.audio.schedule import (
 from modememu.audio.wav import side_paths, write_call, write_wav
 from modememu.callcmd import ANSWERER_NUMBER, CallResult, call_audio, run_call
 from modememu.events import Event, Stamped
+from modememu.modem.dialstring import parse_dialstring
 from modememu.modem.events import CallEnded, CallProgress, Connected, HandshakeStep
+from modememu.replay import records
 
 CALL = [sys.executable, "-m", "modememu.cli", "call"]
 CALL += ["--from", "usr-courier-v34", "--to", "usr-courier-v34"]
@@ -104,17 +108,21 @@ def contains(haystack: Sequence[int], needle: Sequence[int]) -> int:
     return sum(list(haystack[i : i + n]) == list(needle) for i in range(len(haystack) - n + 1))
 
 
-def test_multimon_ng_hears_the_dialed_number(v34_wavs: Path) -> None:
+def multimon_digits(path: Path) -> str:
+    """The DTMF digits multimon-ng hears in a WAV file."""
     require("sox")  # multimon-ng reads WAV through sox
     out = subprocess.run(
-        [require("multimon-ng"), "-q", "-c", "-a", "DTMF", "-t", "wav", str(v34_wavs)],
+        [require("multimon-ng"), "-q", "-c", "-a", "DTMF", "-t", "wav", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     ).stdout
-    digits = "".join(line.split(":")[1].strip() for line in out.splitlines() if "DTMF:" in line)
-    assert digits == ANSWERER_NUMBER
+    return "".join(line.split(":")[1].strip() for line in out.splitlines() if "DTMF:" in line)
+
+
+def test_multimon_ng_hears_the_dialed_number(v34_wavs: Path) -> None:
+    assert multimon_digits(v34_wavs) == ANSWERER_NUMBER
 
 
 def test_multimon_ng_hears_the_digits_on_the_callers_track_too(v34_wavs: Path) -> None:
@@ -528,3 +536,255 @@ def test_v22bis_data_has_its_carriers_and_the_guard_tone() -> None:
     assert sum(band) > 3 * sum(goertzel(answerer, f) for f in (600, 900, 1200))
     low = [goertzel(caller, f) for f in range(700, 1701, 100)]
     assert sum(low) > 3 * sum(goertzel(caller, f) for f in (2400, 2700, 3000))
+
+
+# ----- pulse dialing -----
+
+PULSED = "5551002"  # 0 is ten pulses
+
+
+@pytest.fixture(scope="module")
+def pulse_call() -> list[Stamped]:
+    """Two modems on the virtual clock, the caller dialing ATDP."""
+    rig = Rig()
+    caller = rig.station(CALLER, "5551001")
+    answerer = rig.station(ANSWERER, PULSED)
+    answerer.at("ATS0=1")
+    caller.at(f"ATDP{PULSED}")
+    caller.wait_for(b"CONNECT")
+    return rig.stamped
+
+
+def progress_at(events: Sequence[Stamped], step: str) -> float:
+    return next(
+        s.time
+        for s in events
+        if s.source == CALLER and isinstance(s.event, CallProgress) and s.event.step == step
+    )
+
+
+def test_atdp_is_reported_as_pulse_dialing(pulse_call: list[Stamped]) -> None:
+    dialing = next(s.event for s in pulse_call if isinstance(s.event, CallProgress))
+    assert dialing == CallProgress("dialing", PULSED, pulse=True)
+    assert parse_dialstring(PULSED, tone=False, s8=2, s11=70).pulse
+    assert not parse_dialstring(PULSED, tone=True, s8=2, s11=70).pulse
+    assert parse_dialstring("T9P55", tone=True, s8=2, s11=70).pulse  # the last digit's mode
+
+
+def test_pulse_clicks_count_the_dialed_digits(pulse_call: list[Stamped]) -> None:
+    rendered = render_call(pulse_call)
+    placed = progress_at(pulse_call, "placed")
+    clicks = [i / RATE for i in onsets(rendered.caller[: samples(placed)], 2000, samples(0.02))]
+    digits: list[list[float]] = [[]]
+    for t in clicks:
+        if digits[-1] and t - digits[-1][-1] > 0.3:
+            digits.append([])
+        digits[-1].append(t)
+    assert [len(d) // 2 for d in digits] == [int(c) or 10 for c in PULSED]
+    for d in digits:
+        assert len(d) % 2 == 0  # a click at the break and one at the make of each pulse
+        breaks, makes = d[::2], d[1::2]
+        assert [m - b for b, m in zip(breaks, makes, strict=True)] == pytest.approx(
+            [0.060] * len(breaks), abs=0.002
+        )
+        assert [b - a for a, b in itertools.pairwise(breaks)] == pytest.approx(
+            [0.100] * (len(breaks) - 1), abs=0.002
+        )
+    for a, b in itertools.pairwise(digits):
+        assert b[0] - a[0] == pytest.approx((len(a) // 2) * 0.100 + 0.700, abs=0.002)
+    # The dial ends as the call is placed: the rotary time the modem waited for.
+    dial_seconds = parse_dialstring(PULSED, tone=False, s8=2, s11=70).dial_seconds
+    assert clicks[0] == pytest.approx(placed - dial_seconds, abs=0.002)
+    assert rms(window(rendered.answerer, clicks[0] - 0.5, 0.4)) > 1000  # dial tone ...
+    assert rms(window(rendered.answerer, clicks[0] + 0.01, 1.0)) == 0  # ... until the dial
+
+
+def test_multimon_ng_hears_no_dtmf_in_a_pulse_dialed_call(
+    pulse_call: list[Stamped], tmp_path: Path
+) -> None:
+    path = tmp_path / "pulse.wav"
+    paths = write_call(path, render_call(pulse_call))
+    for p in paths:
+        assert multimon_digits(p) == ""
+    # The same call with the dialing event saying DTMF: the digits are heard.
+    toned = [
+        Stamped(s.time, s.source, CallProgress("dialing", PULSED))
+        if isinstance(s.event, CallProgress) and s.event.step == "dialing"
+        else s
+        for s in pulse_call
+    ]
+    write_wav(tmp_path / "tone.wav", render_call(toned).mix)
+    assert multimon_digits(tmp_path / "tone.wav") == PULSED
+
+
+def test_pulse_dialing_survives_a_jsonl_log(pulse_call: list[Stamped], tmp_path: Path) -> None:
+    from modememu.drivers.serve import JsonlLog
+
+    path = tmp_path / "call.jsonl"
+    log = JsonlLog(path, 0.0)
+    for s in pulse_call:
+        log(s)
+    log.close()
+    skipped: list[int] = []
+    back = [s for s in records(path, skipped) if isinstance(s.event, CallProgress)]
+    assert back[0].event == CallProgress("dialing", PULSED, pulse=True)
+    old = tmp_path / "old.jsonl"  # written before CallProgress had `pulse`
+    old.write_text(
+        '{"time": 0, "source": "caller", "type": "CallProgress",'
+        ' "fields": {"step": "dialing", "detail": "5551002"}}\n'
+    )
+    assert [s.event for s in records(old, skipped)] == [CallProgress("dialing", PULSED)]
+    assert not skipped
+
+
+# ----- ringback before the answer -----
+
+
+def test_a_real_call_rings_back_for_two_seconds_before_ansam(
+    v34_call: CallResult, v34_audio: Rendered
+) -> None:
+    t0 = min(s.time for s in v34_call.stamped)
+    ringback = next(
+        s.time - t0
+        for s in v34_call.stamped
+        if isinstance(s.event, CallProgress) and s.event.step == "ringback"
+    )
+    answered = next(
+        s.time - t0
+        for s in v34_call.stamped
+        if isinstance(s.event, CallProgress) and s.event.step == "answered"
+    )
+    assert answered - ringback == pytest.approx(2.0)
+    ansam = at(v34_call, "ANSam")
+    heard = v34_audio.answerer[samples(ringback) : samples(ansam)]
+    assert on_off_runs(heard, (440, 480))[0] == pytest.approx(2.0, abs=0.051)
+    ring = window(v34_audio.answerer, ringback + 0.1, 1.8)
+    assert goertzel(ring, 440) > 500 and goertzel(ring, 480) > 500
+    assert goertzel(ring, 350) < 50 and goertzel(ring, 2100) < 50
+    assert rms(window(v34_audio.answerer, answered + 0.01, ansam - answered - 0.02)) == 0
+    assert rms(window(v34_audio.mix, ringback + 0.1, 1.8)) > 500  # the speaker plays it
+    assert goertzel(window(v34_audio.answerer, ansam + 0.02, 0.42), 2100) > 3000
+
+
+# ----- --wav on run and dial -----
+
+BENCH = """
+fast = true
+
+[[modem]]
+name = "pc"
+profile = "usr-courier-v34"
+
+[[modem]]
+name = "amiga"
+profile = "zyxel-u1496e"
+
+[[dialer]]
+modem = "pc"
+number = "5550100"
+
+[[dialer]]
+modem = "amiga"
+number = "5550101"
+mode = "slip"
+"""
+
+
+def modememu(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "modememu", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def wav_track(path: Path) -> array[int]:
+    with wave.open(str(path)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 8000)
+        track = array("h", w.readframes(w.getnframes()))
+    if sys.byteorder == "big":
+        track.byteswap()
+    return track
+
+
+def has_ringback(track: array[int]) -> bool:
+    """Two seconds of 440+480 Hz somewhere in `track`."""
+    return any(run >= 1.9 for run in on_off_runs(track, (440, 480))[::2])
+
+
+def test_run_wav_writes_each_dialers_call(tmp_path: Path) -> None:
+    bench = tmp_path / "bench.toml"
+    bench.write_text(BENCH)
+    ran = modememu("run", str(bench), "--wav", str(tmp_path / "bench.wav"))
+    assert ran.returncode == 0, ran.stderr
+    assert not (tmp_path / "bench.wav").exists()  # two dialers: a file for each modem
+    for modem, number in (("pc", "5550100"), ("amiga", "5550101")):
+        path = tmp_path / f"bench-{modem}.wav"
+        assert multimon_digits(path) == number
+        assert all(p.exists() for p in side_paths(path))
+        assert has_ringback(wav_track(side_paths(path)[1]))
+    one = tmp_path / "one.toml"
+    one.write_text(BENCH[: BENCH.index('[[dialer]]\nmodem = "amiga"')])
+    ran = modememu("run", str(one), "--wav", str(tmp_path / "one.wav"))
+    assert ran.returncode == 0, ran.stderr
+    assert multimon_digits(tmp_path / "one.wav") == "5550100"
+
+
+def test_run_wav_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
+    bench = tmp_path / "bench.toml"
+    bench.write_text(BENCH)
+    ran = modememu("run", str(bench), "--wav", str(tmp_path / "no" / "x.wav"))
+    assert ran.returncode != 0 and ran.stdout == ""
+    assert len(ran.stderr.strip().splitlines()) == 1 and "cannot write" in ran.stderr
+
+
+def test_dial_wav_renders_what_the_dte_knew(tmp_path: Path) -> None:
+    link = tmp_path / "modem"
+    modem = start_modem(
+        ["--pty", str(link), "--profile", "hayes-smartmodem-2400", "--no-pacing"], tmp_path
+    )
+    try:
+        path = tmp_path / "dial.wav"
+        done = modememu("dial", "--port", str(link), "--wav", str(path), "5550100", timeout=50)
+    finally:
+        modem.stop()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert multimon_digits(path) == "5550100"
+    caller, answerer = (wav_track(p) for p in side_paths(path))
+    # Ringback until the stand-in answer: its length follows the real call's timing.
+    assert on_off_runs(answerer[samples(0.6) :], (440, 480))[0] > 1.0
+    # CONNECT 2400: V.22bis, answered with the 2100 Hz ANS, then its carriers before CONNECT
+    # (the answerer's with the 1800 Hz guard tone); the file ends half a second after it.
+    ans = [goertzel(answerer[i : i + 4000], 2100) for i in range(0, len(answerer) - 4000, 4000)]
+    assert max(ans) > 3000
+    last = slice(-samples(1.5), -samples(0.5))
+    assert goertzel(answerer[last], 1800) > 500 and rms(caller[last]) > 1000
+
+
+def test_dial_wav_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
+    done = modememu(
+        *("dial", "--port", str(tmp_path / "none"), "--wav", str(tmp_path / "no" / "x.wav")),
+        "5550100",
+    )
+    assert done.returncode != 0 and "cannot write" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_dte_view_of_a_call() -> None:
+    assert connect_rate("CONNECT 33600/ARQ") == 33600
+    assert connect_rate("CONNECT") == 300 and connect_rate("CARRIER") is None
+    assert training_for(2400).carrier == "V22B" and training_for(14400).carrier == "V32B"
+    assert training_for(31200).carrier == "V34" and training_for(115200).carrier == "V34"
+    events = dte_call((1.0, "ATDT5550100^M"), (20.0, "CONNECT 33600/ARQ"))
+    steps = [(s.time, type(s.event).__name__, getattr(s.event, "step", "")) for s in events]
+    assert steps[:3] == [
+        (1.0, "CallProgress", "dialing"),
+        (pytest.approx(1.0 + 0.5 + 7 * 0.140), "CallProgress", "placed"),
+        (pytest.approx(2.48), "CallProgress", "ringback"),
+    ]
+    assert events[-1] == Stamped(20.0, CALLER, Connected("V34", 33600, 33600, None))
+    busy = dte_call((0.0, "ATDP55"), ended=(9.0, "BUSY"))
+    assert busy[0].event == CallProgress("dialing", "55", pulse=True)
+    assert [s.event for s in busy[2:]] == [CallProgress("busy"), CallEnded("BUSY")]

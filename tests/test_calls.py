@@ -17,8 +17,11 @@ def placed_at(station: Station) -> float:
     rig = station.rig
     return next(
         t
-        for t, e in zip(rig.times_of(ev.CallProgress, station.host.name),
-                        rig.events_of(ev.CallProgress, station.host.name), strict=True)
+        for t, e in zip(
+            rig.times_of(ev.CallProgress, station.host.name),
+            rig.events_of(ev.CallProgress, station.host.name),
+            strict=True,
+        )
         if isinstance(e, ev.CallProgress) and e.step == "placed"
     )
 
@@ -34,7 +37,8 @@ def test_echo_service_returns_every_byte_value() -> None:
     a = rig.station("a", "5551000")
     a.at("ATX4DT5550102")
     t = a.wait_for(b"CONNECT 33600/ARQ\r\n")  # USR &A1: the ARQ marker for V.42
-    assert 9.0 < t - placed_at(a) < 10.5  # V.8, then V.34 training: about 10 s
+    # One ring burst (the far modem answers when it ends), then V.8 and V.34 training.
+    assert 9.0 < t - placed_at(a) - RING_ON < 10.5
     assert mode(a) is Mode.ONLINE and lines(a).dcd
     a.take()
     payload = bytes(range(256)) * 4
@@ -222,13 +226,16 @@ def test_ring_cadence_and_s1_count() -> None:
     rig.run(30)
     rings = rig.times_of(ev.Ringing, "b")
     assert len(rings) >= 4
-    assert [round(t2 - t1, 6) for t1, t2 in itertools.pairwise(rings)] == [
-        RING_PERIOD
-    ] * (len(rings) - 1)
+    assert [round(t2 - t1, 6) for t1, t2 in itertools.pairwise(rings)] == [RING_PERIOD] * (
+        len(rings) - 1
+    )
     ri = [
         (t, e.ri)
-        for t, e in zip(rig.times_of(ev.ModemLinesChanged, "b"),
-                        rig.events_of(ev.ModemLinesChanged, "b"), strict=True)
+        for t, e in zip(
+            rig.times_of(ev.ModemLinesChanged, "b"),
+            rig.events_of(ev.ModemLinesChanged, "b"),
+            strict=True,
+        )
         if isinstance(e, ev.ModemLinesChanged)
     ]
     assert ri[0] == (rings[0], True)
@@ -249,6 +256,64 @@ def test_s0_answers_after_exactly_that_many_rings() -> None:
     b.wait_for(b"CONNECT")
     assert b.take().count(b"RING") == 2
     assert len(rig.events_of(ev.Ringing, "b")) == 2
+
+
+def answered_at(rig: Rig, name: str) -> list[float]:
+    return [
+        t
+        for t, e in zip(
+            rig.times_of(ev.CallProgress, name), rig.events_of(ev.CallProgress, name), strict=True
+        )
+        if isinstance(e, ev.CallProgress) and e.step == "answered"
+    ]
+
+
+def test_s0_picks_up_when_the_counted_rings_burst_ends() -> None:
+    """So the caller hears ringback before the answer tone, as with a real modem."""
+    rig = Rig()
+    a, b = two(rig)
+    b.at("ATS0=1")
+    a.at("ATX4DT5551002")
+    a.wait_for(b"CONNECT")
+    ring = rig.times_of(ev.Ringing, "b")[0]
+    ringback = next(
+        t
+        for t, e in zip(
+            rig.times_of(ev.CallProgress, "a"), rig.events_of(ev.CallProgress, "a"), strict=True
+        )
+        if isinstance(e, ev.CallProgress) and e.step == "ringback"
+    )
+    assert ringback == ring
+    assert answered_at(rig, "b") == answered_at(rig, "a") == [pytest.approx(ring + RING_ON)]
+
+
+def test_ata_during_the_ring_answers_at_once() -> None:
+    rig = Rig()
+    a, b = two(rig)
+    b.at("ATS0=1")
+    b.wait_for(b"OK")
+    a.at("ATX4DT5551002")
+    rung = b.wait_for(b"RING")
+    rig.run(0.5)
+    b.at("ATA")
+    b.wait_for(b"CONNECT")
+    assert answered_at(rig, "b") == [pytest.approx(rung + 0.5, abs=0.05)]
+    assert len(answered_at(rig, "b")) == 1 and len(rig.events_of(ev.Connected, "b")) == 1
+
+
+def test_a_caller_giving_up_during_the_ring_is_never_answered() -> None:
+    rig = Rig()
+    a, b = two(rig)
+    b.at("ATS0=1")
+    b.wait_for(b"OK")
+    a.at("ATX4DT5551002")
+    b.wait_for(b"RING")
+    rig.run(0.5)
+    a.send(b"x")  # a DTE character aborts the dialing
+    a.wait_for(b"NO CARRIER")
+    rig.run(RING_PERIOD)
+    assert not answered_at(rig, "b") and not b.modem.off_hook
+    assert not lines(b).ri and len(rig.events_of(ev.Ringing, "b")) == 1
 
 
 def test_ring_count_clears_after_the_caller_gives_up() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 
 from modememu.audio.pcm import RATE
@@ -23,3 +24,10 @@ def goertzel(block: Sequence[int], freq: float, rate: int = RATE) -> float:
 
 def rms(block: Sequence[int]) -> float:
     return math.sqrt(sum(x * x for x in block) / len(block)) if block else 0.0
+
+
+def onsets(track: array[int], threshold: int, quiet: int) -> list[int]:
+    """Sample indices where sound (|x| > `threshold`) starts after at least `quiet`
+    samples without: where clicks and bursts begin."""
+    loud = [i for i, x in enumerate(map(abs, track)) if x > threshold]
+    return [i for k, i in enumerate(loud) if k == 0 or i - loud[k - 1] > quiet]

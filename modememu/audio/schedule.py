@@ -24,6 +24,7 @@ from modememu.audio.signals import (
     Fsk,
     Mixed,
     Psk,
+    Pulses,
     Signal,
     Silence,
     Tones,
@@ -31,6 +32,7 @@ from modememu.audio.signals import (
     noise_bits,
 )
 from modememu.events import Stamped
+from modememu.modem.dialstring import BREAK_MS, INTERDIGIT_MS, PULSE_MS
 from modememu.modem.events import CallEnded, CallProgress, Connected, HandshakeStep
 
 CALLER, ANSWERER = "caller", "answerer"
@@ -187,6 +189,20 @@ def _dtmf_cues(t: float, number: str, placed: float | None, opts: Options) -> li
     return cues
 
 
+def _pulse_cues(t: float, number: str, placed: float | None) -> list[Cue]:
+    """Dial tone until the first break, the clicks of the digits ending when the call is
+    placed; a rotary line cannot send * # A-D."""
+    digits = "".join(c for c in number if c.isdigit())
+    clicks = Pulses(digits, PULSE_MS / 1000, BREAK_MS / 1000, INTERDIGIT_MS / 1000)
+    if placed is None:
+        return [Cue(t, ANSWERER, DIAL_TONE)]
+    first = max(t, placed - clicks.seconds)
+    cues = [Cue(t, ANSWERER, DIAL_TONE), Cue(first, ANSWERER, Silence())]
+    if digits:
+        cues.append(Cue(first, CALLER, clicks, clicks.seconds))
+    return cues
+
+
 def _after_character(start: float, t: float) -> float:
     """`t`, or later to the end of the 10-bit character the repeated CM is sending then:
     the caller finishes the current octet before CJ (so no receiver sees half of one)."""
@@ -226,7 +242,10 @@ def cues(events: Sequence[Stamped], opts: Options, caller_source: str = CALLER) 
                     ),
                     None,
                 )
-                out += _dtmf_cues(t, e.detail, placed, opts)
+                if e.pulse:
+                    out += _pulse_cues(t, e.detail, placed)
+                else:
+                    out += _dtmf_cues(t, e.detail, placed, opts)
             elif e.step == "ringback":
                 out.append(Cue(t, ANSWERER, RINGBACK))
             elif e.step == "busy":

@@ -13,6 +13,7 @@ import math
 import random
 from array import array
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from modememu.audio.pcm import (
@@ -132,6 +133,57 @@ class Dtmf:
             out += Tones(dtmf_pair(digit), self.dbm0).render(samples(self.on))
             out += silence(samples(self.off))
         return out[:n] + silence(n - len(out))
+
+
+@lru_cache(maxsize=8)
+def click(peak: int, ms: float = 5.0) -> array[int]:
+    """The transient of the loop current switching: a damped 1200 Hz ring from `peak`."""
+    n = samples(ms / 1000)
+    w = 2 * math.pi * 1200 / RATE
+    return array("h", (round(peak * math.exp(-i / 8) * math.cos(w * i)) for i in range(n)))
+
+
+@dataclass(frozen=True, slots=True)
+class Pulses:
+    """Rotary (loop-disconnect) dialing: per digit N (0 is ten), N pulses of `pulse`
+    seconds, each a `brk`-second break then a make, a click at each edge; then `pause`."""
+
+    digits: str
+    pulse: float = 0.100
+    brk: float = 0.060
+    pause: float = 0.700
+    dbm0: float = -6.0
+
+    @property
+    def seconds(self) -> float:
+        return sum(pulse_count(d) * self.pulse + self.pause for d in self.digits)
+
+    def edges(self) -> list[tuple[float, bool]]:
+        """(seconds from the start, True for a break / False for a make) of every click."""
+        out: list[tuple[float, bool]] = []
+        t = 0.0
+        for digit in self.digits:
+            for k in range(pulse_count(digit)):
+                out += [(t + k * self.pulse, True), (t + k * self.pulse + self.brk, False)]
+            t += pulse_count(digit) * self.pulse + self.pause
+        return out
+
+    def render(self, n: int) -> array[int]:
+        out = silence(n)
+        peak = amplitude(self.dbm0)
+        opening, closing = click(peak), click(-round(peak * 0.7))
+        for t, brk in self.edges():
+            at = samples(t)
+            shape = opening if brk else closing
+            take = min(len(shape), n - at)
+            if take > 0:
+                out[at : at + take] = shape[:take]
+        return out
+
+
+def pulse_count(digit: str) -> int:
+    """Pulses a rotary dial sends for `digit`: its value, ten for 0."""
+    return int(digit) or 10
 
 
 @dataclass(frozen=True, slots=True)

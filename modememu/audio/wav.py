@@ -45,3 +45,34 @@ def write_call(path: Path, rendered: Rendered) -> tuple[Path, Path, Path]:
     write_wav(caller, rendered.caller)
     write_wav(answerer, rendered.answerer)
     return path, caller, answerer
+
+
+class WavError(Exception):
+    """A WAV file that cannot be written; `str()` is the one line to show."""
+
+
+class CallWav:
+    """The three files of a call's sound (mix, caller, answerer), opened at once so that
+    a bad path fails before the call, and written when the call is over."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._files: list[BinaryIO] = []
+        try:
+            for p in (path, *side_paths(path)):
+                self._files.append(p.open("wb"))
+        except OSError as exc:
+            self.close()
+            raise WavError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
+
+    def write(self, rendered: Rendered) -> None:
+        for stream, pcm in zip(
+            self._files, (rendered.mix, rendered.caller, rendered.answerer), strict=True
+        ):
+            write_wav(stream, pcm)
+        self.close()
+
+    def close(self) -> None:
+        for stream in self._files:
+            stream.close()
+        self._files = []

@@ -9,6 +9,10 @@ Ports differ in what they carry (DESIGN.md §6). A pty has no modem lines: DTR
 cannot drop, so unless told otherwise the dialer hangs up with `+++` and ATH0,
 and the carrier stays unknown, which the dialer copes with. A port that goes
 away mid-session looks to the dialer like a pulled cable: the carrier drops.
+
+`--wav` can only render what the DTE knows (the modem may be in another process,
+or real): `audio.dteview` turns the ATD line sent and the CONNECT (or failure)
+that came back into stand-in call events for the renderer.
 """
 
 from __future__ import annotations
@@ -29,7 +33,18 @@ from typing import Any, TextIO
 import serial
 import serial_asyncio_fast
 
-from modememu.agents.dialer import EXIT_CODES, Dialer, DialerConfig, DialerResult, DialerStep
+from modememu.agents.chat import ChatSent
+from modememu.agents.dialer import (
+    EXIT_CODES,
+    Dialer,
+    DialerConfig,
+    DialerFailed,
+    DialerResult,
+    DialerStep,
+)
+from modememu.audio.dteview import dte_call
+from modememu.audio.render import render_call
+from modememu.audio.wav import CallWav, WavError
 from modememu.drivers.errors import PortError
 from modememu.drivers.runner import CoreDriver, LoopClock
 from modememu.drivers.serve import JsonlLog
@@ -54,6 +69,7 @@ class DialOptions:
     baud: int = DEFAULT_BAUD
     hangup_auto: bool = True  # choose "escape" over config.hangup when DTR cannot drop
     log: Path | None = None
+    wav: Path | None = None  # the call's sound as the DTE knew it (see audio.dteview)
 
 
 # -- the port's own events (JSONL log and transcript) ---------------------------------------
@@ -282,16 +298,52 @@ class _Receiver(asyncio.Protocol):
 def run_dial(out: TextIO, options: DialOptions) -> int:
     """Open the port, dial, print the session; the dialer's exit code.
 
-    Raises `PortError` (one line) when the port or the log cannot be opened.
+    Raises `PortError` (one line) when the port, the log or the WAV cannot be opened.
     """
-    port = open_port(options.port, options.baud)
     try:
-        return asyncio.run(_session(out, options, port))
-    except KeyboardInterrupt:
-        print("modememu dial: interrupted; the port is closed", file=out)
-        raise
+        wav = CallWav(options.wav) if options.wav is not None else None
+    except WavError as exc:
+        raise PortError(str(exc)) from None
+    heard = DteHeard()
+    try:
+        port = open_port(options.port, options.baud)
+        try:
+            return asyncio.run(_session(out, options, port, heard))
+        except KeyboardInterrupt:
+            print("modememu dial: interrupted; the port is closed", file=out)
+            raise
+        finally:
+            _quietly(port.close)
     finally:
-        _quietly(port.close)
+        if wav is not None:
+            wav.write(render_call(heard.events()))
+
+
+class DteHeard:
+    """What the dialer saw of its call: the ATD it sent, then CONNECT or a failure."""
+
+    def __init__(self) -> None:
+        self.dialed: tuple[float, str] | None = None
+        self.connect: tuple[float, str] | None = None
+        self.ended: tuple[float, str] | None = None
+
+    def __call__(self, stamped: Stamped) -> None:
+        event, t = stamped.event, stamped.time
+        if stamped.source != DIALER or self.connect is not None or self.ended is not None:
+            return
+        if isinstance(event, ChatSent) and self.dialed is None and "ATD" in event.text.upper():
+            self.dialed = (t, event.text)
+        elif self.dialed is None:
+            return
+        elif isinstance(event, DialerStep) and event.step == "connected":
+            self.connect = (t, event.detail)
+        elif isinstance(event, DialerFailed):
+            self.ended = (t, event.reason)
+
+    def events(self) -> list[Stamped]:
+        if self.dialed is None:
+            return []
+        return dte_call(self.dialed, self.connect, self.ended)
 
 
 def session_limit(config: DialerConfig) -> float:
@@ -307,7 +359,9 @@ def session_limit(config: DialerConfig) -> float:
     )
 
 
-async def _session(out: TextIO, options: DialOptions, port: serial.Serial) -> int:
+async def _session(
+    out: TextIO, options: DialOptions, port: serial.Serial, heard: Callable[[Stamped], None]
+) -> int:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_one_line_errors)
     clock = LoopClock(loop)
@@ -330,6 +384,7 @@ async def _session(out: TextIO, options: DialOptions, port: serial.Serial) -> in
         out.flush()  # a person (or a pipe) is watching in real time
 
     bus.subscribe(show)
+    bus.subscribe(heard)
     if log is not None:
         bus.subscribe(log)
 

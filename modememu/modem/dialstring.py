@@ -27,6 +27,7 @@ DIGITS = "0123456789*#ABCD"
 SEPARATORS = frozenset(" ()-./")  # what a person writes in a number; ignored
 FLASH_MS = 500
 PULSE_MS = 100  # one break/make of the rotary dial (10 pulses/s)
+BREAK_MS = 60  # of each pulse, the line is open this long, then closed (make) for the rest
 INTERDIGIT_MS = 700
 _HOST_CHARS = frozenset(string.ascii_letters + string.digits + "-.")
 
@@ -45,6 +46,9 @@ class DialPlan:
     wait_dialtone: bool  # W: wait for a second dial tone
     wait_quiet: bool  # @: wait for quiet answer (else NO ANSWER)
     flash: bool  # !: hook flash
+    # The digits go out as rotary pulses (ATDP). A string that switches mode midway
+    # (`T9P555`) reports the mode of its last digit.
+    pulse: bool = False
 
 
 def parse_dialstring(text: str, *, tone: bool, s8: int, s11: int) -> DialPlan:
@@ -152,15 +156,18 @@ def _number_plan(body: str, *, tone: bool, s8: int, s11: int) -> DialPlan:
     """
     digits: list[str] = []
     ms = 0
+    pulsed = not tone
     wait_dialtone = wait_quiet = flash = False
     for c in body:
         if c in DIGITS:
             if tone:
                 digits.append(c)
                 ms += 2 * s11  # the tone, then an equal gap
+                pulsed = False
             elif c.isdigit():
                 digits.append(c)
-                ms += (int(c) or 10) * PULSE_MS + INTERDIGIT_MS
+                ms += pulse_ms(c)
+                pulsed = True
         elif c in "TP":
             tone = c == "T"
         elif c == ",":
@@ -173,4 +180,11 @@ def _number_plan(body: str, *, tone: bool, s8: int, s11: int) -> DialPlan:
             flash = True
             ms += FLASH_MS
         # Anything else (R, separators, unknown punctuation) is ignored.
-    return DialPlan("".join(digits), None, ms / 1000, wait_dialtone, wait_quiet, flash)
+    if not digits:
+        pulsed = not tone
+    return DialPlan("".join(digits), None, ms / 1000, wait_dialtone, wait_quiet, flash, pulsed)
+
+
+def pulse_ms(digit: str) -> int:
+    """How long a rotary dial takes over `digit`: its breaks (0 is ten), then the pause."""
+    return (int(digit) or 10) * PULSE_MS + INTERDIGIT_MS

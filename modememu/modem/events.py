@@ -92,10 +92,14 @@ class Ringing(ModemEvent):
 
 @dataclass(frozen=True, slots=True)
 class CallProgress(ModemEvent):
-    """A step of setting up a call: dialing, placed, ringback, busy, answered, training."""
+    """A step of setting up a call: dialing, placed, ringback, busy, answered, training.
+
+    `pulse` is for "dialing": the digits go out as rotary pulses (ATDP), not DTMF.
+    """
 
     step: str
     detail: str = ""
+    pulse: bool = False
 
 
 @dataclass(frozen=True, slots=True)

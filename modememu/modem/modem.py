@@ -527,7 +527,7 @@ class Modem:
             wait = DIALTONE_DETECT
         else:
             wait = float(self.engine.sreg(6))
-        self._progress("dialing", _target(plan))
+        self._events.append(ev.CallProgress("dialing", _target(plan), pulse=plan.pulse))
         self._timers["dialed"] = now + wait + plan.dial_seconds
         self._attempt(now + wait + plan.dial_seconds + self.engine.sreg(7), Result.NO_CARRIER)
 
@@ -604,8 +604,18 @@ class Modem:
         self._result(Result.RING)
         self._timers["ri-off"] = now + RING_ON
         self._timers["ring"] = now + RING_PERIOD
+        if self._auto_answer(count):
+            # The modem counts the S0-th ring and picks up when its burst ends, so the
+            # caller hears that ring's ringback; ATA, DTR or the caller may act first.
+            self._timers["answer"] = now + RING_ON
+
+    def _auto_answer(self, count: int) -> bool:
         s0 = self.engine.sreg(0)
-        if s0 and count >= s0 and not (self.engine.setting("&D") == 2 and not self.dtr):
+        return bool(s0) and count >= s0 and not (self.engine.setting("&D") == 2 and not self.dtr)
+
+    def _ring_answered(self, now: float) -> None:
+        """The S0-th ring's burst is over: pick up, if the call is still ringing here."""
+        if self._ring is not None and self._call is None and self._auto_answer(self.engine.sreg(1)):
             self._answer(now)
 
     def _stop_ringing(self, now: float) -> None:
@@ -614,6 +624,7 @@ class Modem:
         self._ring = None
         self._timers.pop("ring", None)
         self._timers.pop("ri-off", None)
+        self._timers.pop("answer", None)
         self._ri = False
         self._update_lines()
         self._timers["ring-clear"] = now + RING_COUNT_CLEAR
@@ -913,6 +924,8 @@ class Modem:
                 self._hang_up(Result.NO_CARRIER, "inactivity (S30)")
             case "ring":
                 self._ring_once(now)
+            case "answer":
+                self._ring_answered(now)
             case "ri-off":
                 self._ri = False
                 self._update_lines()
