@@ -141,6 +141,27 @@ async def test_the_panels_tell_the_whole_session() -> None:
         assert "exit 0 (success)" in app.sub_title
 
 
+async def test_m_shows_the_answering_modem_and_back() -> None:
+    app, session = monitor()
+    async with app.run_test(size=SIZE) as pilot:
+        run_until_connected(session)
+        clock_of(session).advance(0.1)  # the far modem's CONNECT comes a moment later
+        await settle(app)
+        panel = app.modem_panel
+        assert panel.border_title == "modem" and "usr-courier-v34" in panel.info
+        await pilot.press("m")
+        assert panel.border_title == "modem far-5550100"
+        assert "far-5550100 · online" in panel.info and "V34 33600/33600 LAPM V42B" in panel.info
+        assert panel.lamp("CD").lit and panel.lamp("OH").lit and panel.lamp("HS").lit
+        assert "CONNECT 33600/ARQ" not in panel.info  # the ISP's DTE read its own line
+        run_until_done(session)
+        clock_of(session).advance(5.0)  # the far modem hears the carrier go
+        await settle(app)
+        assert "no carrier" in panel.info and not panel.lamp("CD").lit  # it keeps following
+        await pilot.press("m")
+        assert panel.border_title == "modem" and "usr-courier-v34" in panel.info
+
+
 async def test_h_drops_dtr_and_the_modem_hangs_up() -> None:
     app, session = monitor()
     async with app.run_test(size=SIZE) as pilot:

@@ -39,14 +39,14 @@ from modememu.clock import VirtualClock
 from modememu.dialup import DIALER, LIMIT
 from modememu.events import Stamped
 from modememu.link.ppp.session import PppFrame
-from modememu.modem.events import CommandLine
+from modememu.modem.events import CommandLine, ModemEvent
 from modememu.tui.controls import SNR_STEP, Controlled, Controls, NotNow
 from modememu.tui.feed import LINE, EventFeed, LineOctets
 from modememu.tui.messages import EventsPending
 from modememu.tui.player import Player, ReplayPlayer, VirtualPlayer
 from modememu.tui.widgets.handshake_timeline import HandshakeTimeline
 from modememu.tui.widgets.link_log import LinkLog
-from modememu.tui.widgets.modem_panel import ModemPanel
+from modememu.tui.widgets.modem_panel import ModemPanel, ModemView
 from modememu.tui.widgets.tcp_ladder import TcpLadder
 from modememu.tui.widgets.terminal import DteTerminal
 from modememu.tui.widgets.throughput import ThroughputPanel
@@ -84,6 +84,7 @@ class MonitorApp(App[int | None]):
         Binding("S", "snr(1)", "Noise-", show=False),
         Binding("c", "drop_carrier", "Drop"),
         Binding("w", "write_capture", "Capture"),
+        Binding("m", "next_modem", "Modem"),
         Binding("tab", "focus_terminal", "Terminal", show=False, priority=True),
         Binding("escape", "leave_terminal", "Leave terminal", show=False),
     ]
@@ -122,6 +123,7 @@ class MonitorApp(App[int | None]):
         self.closers: list[Callable[[], object]] = []  # run (and awaited) as the app ends
         # The panels, held rather than queried: a redraw may come while the app shuts down.
         self.modem_panel = ModemPanel(id="modem")
+        self.modems = {caller: self.modem_panel.view}  # every modem heard from, by name
         self.handshake = HandshakeTimeline(id="handshake")
         self.link = LinkLog(id="link")
         self.terminal = DteTerminal(id="terminal")
@@ -182,7 +184,7 @@ class MonitorApp(App[int | None]):
             if inspect.isawaitable(started):
                 await started
         if self.session is not None:
-            self.modem_panel.view.read(self.session.caller.modem)
+            self.modems[self.caller].read(self.session.caller.modem)
         self.feed.wake = self._wake
         self.take_events()
         self.show_panels()
@@ -209,7 +211,7 @@ class MonitorApp(App[int | None]):
 
     def take_events(self) -> None:
         """Route what the feed holds to the panels' models (drawn at the next redraw)."""
-        modem, handshake, link, tcp = self.modem_panel, self.handshake, self.link, self.tcp
+        modem, handshake, link, tcp = self.modems[self.caller], self.handshake, self.link, self.tcp
         throughput = self.throughput
         for stamped in self.feed.drain():
             self.events += 1
@@ -226,7 +228,7 @@ class MonitorApp(App[int | None]):
                 modem.take("modem", stamped)
                 handshake.take(stamped)
                 if isinstance(event, CommandLine) and self.session is not None:
-                    modem.view.auto_answer = self.session.caller.modem.engine.sreg(0) != 0
+                    modem.auto_answer = self.session.caller.modem.engine.sreg(0) != 0
             elif role == "dialer":
                 modem.take("dte", stamped)
                 link.take("dialer", stamped)
@@ -234,6 +236,11 @@ class MonitorApp(App[int | None]):
                 if isinstance(event, PppFrame):
                     self.kept.append(stamped)
             else:
+                if isinstance(event, ModemEvent):  # the answering modem, say: for `m`
+                    other = self.modems.setdefault(
+                        stamped.source, ModemView(profile=stamped.source)
+                    )
+                    other.take("modem", stamped)
                 link.take("peer", stamped)
                 tcp.take("peer", stamped)
 
@@ -248,9 +255,10 @@ class MonitorApp(App[int | None]):
         """Redraw every panel from its model, and the status line."""
         now = self.now()
         self.redraws += 1
-        if self.session is not None:
-            self.modem_panel.view.sample(self.session.caller.modem)
-        self.modem_panel.show()
+        panel = self.modem_panel
+        if self.session is not None and panel.view is self.modems[self.caller]:
+            panel.view.sample(self.session.caller.modem)
+        panel.show()
         self.handshake.show()
         self.link.show()
         self.terminal.show()
@@ -303,7 +311,7 @@ class MonitorApp(App[int | None]):
             return True if self.paused and self.player is not None else None
         if action in ("toggle_pause",):
             return True if self.player is not None else None
-        if action in ("quit", "focus_terminal", "leave_terminal"):
+        if action in ("quit", "focus_terminal", "leave_terminal", "next_modem"):
             return True
         return True if self.controls is not None else None  # the keys that act on a session
 
@@ -371,6 +379,18 @@ class MonitorApp(App[int | None]):
         if self.controls is not None:
             self.controls.type(message.data)
             self.take_events()
+
+    def action_next_modem(self) -> None:
+        """Show the next modem heard from in the modem panel (the caller's, the answerer's)."""
+        names = list(self.modems)
+        panel = self.modem_panel
+        name = names[(names.index(self._shown_modem()) + 1) % len(names)]
+        panel.view = self.modems[name]
+        panel.border_title = "modem" if name == self.caller else f"modem {name}"
+        self.show_panels()
+
+    def _shown_modem(self) -> str:
+        return next(n for n, v in self.modems.items() if v is self.modem_panel.view)
 
     def action_focus_terminal(self) -> None:
         self.terminal.focus()

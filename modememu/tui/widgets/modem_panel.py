@@ -23,6 +23,7 @@ from modememu.events import Stamped
 from modememu.link.ppp.session import PppFrame
 from modememu.modem.events import (
     CallEnded,
+    CallProgress,
     CommandLine,
     Connected,
     DteFormatChanged,
@@ -94,6 +95,57 @@ class ModemView:
         fill = f"to line {len(data.to_line)}/{data.capacity} · to DTE {len(data.to_dte)}"
         self.buffers = " · ".join((fill, *held))
 
+    def take(self, role: str, stamped: Stamped) -> None:
+        """One event of the modem (`role` "modem") or of its DTE (`role` "dte")."""
+        view, event = self, stamped.event
+        if role == "dte":
+            if isinstance(event, ChatSent):
+                view.sent = True
+            elif isinstance(event, ChatGot):
+                view.received = True
+            elif isinstance(event, PppFrame | TcpSegmentSeen | LineOctets):
+                view.sent |= event.sent
+                view.received |= not event.sent
+            elif isinstance(event, DialerStep) and event.step == "connected":
+                view.connect = event.detail
+            return
+        if isinstance(event, ModemLinesChanged):
+            view.cts, view.dsr, view.dcd, view.ri = event.cts, event.dsr, event.dcd, event.ri
+        elif isinstance(event, DteLinesChanged):
+            view.dtr, view.rts = event.dtr, event.rts
+        elif isinstance(event, HookChanged):
+            view.off_hook = event.off_hook
+        elif isinstance(event, ModeChanged):
+            view.mode = event.mode
+        elif isinstance(event, Connected):
+            ec = event.error_control or "no EC"
+            comp = f" {event.compression}" if event.compression else ""
+            view.carrier = f"{event.carrier} {event.tx_rate}/{event.rx_rate} {ec}{comp}"
+            view.rate = min(event.tx_rate, event.rx_rate)
+        elif isinstance(event, Retrained):
+            view.carrier = view.carrier.replace(
+                f"{event.old_tx_rate}/{event.old_rx_rate}", f"{event.tx_rate}/{event.rx_rate}"
+            )
+            view.rate = min(event.tx_rate, event.rx_rate)
+        elif isinstance(event, CallEnded):
+            view.rate = 0
+            view.carrier = f"no carrier: {event.reason}"
+        elif isinstance(event, CallProgress) and event.step == "carrier lost":
+            # A hidden far modem may be gone before it says more: its carrier is.
+            view.rate = 0
+            view.dcd = False
+            view.carrier = "no carrier: carrier lost"
+        elif isinstance(event, Ringing):
+            view.rang = True
+        elif isinstance(event, CommandLine):
+            view.sent = True
+        elif isinstance(event, ResultCode) and event.shown:
+            view.received = True
+        elif isinstance(event, DteFormatChanged):
+            view.dte = f"{event.rate} {event.framing}"
+        elif isinstance(event, FlowControlChanged):
+            view.flow = flow_words(event.rtscts, event.xonxoff)
+
 
 def flow_words(rtscts: bool, xonxoff: bool) -> str:
     if rtscts and xonxoff:
@@ -130,50 +182,7 @@ class ModemPanel(Vertical):
         return str(self._info.content)
 
     def take(self, role: str, stamped: Stamped) -> None:
-        """One event of the caller's modem (`role` "modem") or of its DTE (`role` "dte")."""
-        view, event = self.view, stamped.event
-        if role == "dte":
-            if isinstance(event, ChatSent):
-                view.sent = True
-            elif isinstance(event, ChatGot):
-                view.received = True
-            elif isinstance(event, PppFrame | TcpSegmentSeen | LineOctets):
-                view.sent |= event.sent
-                view.received |= not event.sent
-            elif isinstance(event, DialerStep) and event.step == "connected":
-                view.connect = event.detail
-            return
-        if isinstance(event, ModemLinesChanged):
-            view.cts, view.dsr, view.dcd, view.ri = event.cts, event.dsr, event.dcd, event.ri
-        elif isinstance(event, DteLinesChanged):
-            view.dtr, view.rts = event.dtr, event.rts
-        elif isinstance(event, HookChanged):
-            view.off_hook = event.off_hook
-        elif isinstance(event, ModeChanged):
-            view.mode = event.mode
-        elif isinstance(event, Connected):
-            ec = event.error_control or "no EC"
-            comp = f" {event.compression}" if event.compression else ""
-            view.carrier = f"{event.carrier} {event.tx_rate}/{event.rx_rate} {ec}{comp}"
-            view.rate = min(event.tx_rate, event.rx_rate)
-        elif isinstance(event, Retrained):
-            view.carrier = view.carrier.replace(
-                f"{event.old_tx_rate}/{event.old_rx_rate}", f"{event.tx_rate}/{event.rx_rate}"
-            )
-            view.rate = min(event.tx_rate, event.rx_rate)
-        elif isinstance(event, CallEnded):
-            view.rate = 0
-            view.carrier = f"no carrier: {event.reason}"
-        elif isinstance(event, Ringing):
-            view.rang = True
-        elif isinstance(event, CommandLine):
-            view.sent = True
-        elif isinstance(event, ResultCode) and event.shown:
-            view.received = True
-        elif isinstance(event, DteFormatChanged):
-            view.dte = f"{event.rate} {event.framing}"
-        elif isinstance(event, FlowControlChanged):
-            view.flow = flow_words(event.rtscts, event.xonxoff)
+        self.view.take(role, stamped)
 
     def show(self) -> None:
         """Push the state to the lamps and the text."""
