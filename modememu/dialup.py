@@ -23,8 +23,9 @@ from typing import BinaryIO, TextIO
 from modememu.agents.dialer import EXIT_CODES, Dialer, DialerConfig, DialerResult, DialerStep
 from modememu.agents.isp import IspConfig
 from modememu.audio.render import render_call
+from modememu.audio.schedule import AUDIO_EVENTS, modem_options
 from modememu.audio.schedule import Options as AudioOptions
-from modememu.audio.wav import side_paths, write_wav
+from modememu.audio.wav import CallWav, WavError
 from modememu.capture.pcap import PppPcapWriter, SlipPcapWriter
 from modememu.capture.pppdump import PppdumpWriter
 from modememu.clock import Clock, VirtualClock
@@ -36,7 +37,6 @@ from modememu.drivers.world import World
 from modememu.events import EventBus, Stamped
 from modememu.link import slip
 from modememu.link.ppp.session import PppFrame
-from modememu.modem.events import CallEnded, CallProgress, Connected, HandshakeStep
 from modememu.net.ipv4 import Ipv4Error, parse_ipv4
 from modememu.phonebook import Phonebook
 from modememu.profiles import DEFAULT_PROFILE, load_profile
@@ -48,7 +48,6 @@ DEMO_USER = "demo"
 DEMO_PASSWORD = "dial-up-1996"
 DIALER = "dialer"  # the event source of the dialer: the transcript's and captures' side
 LIMIT = 900.0  # seconds: a session that has not ended by then has hung
-AUDIO_EVENTS = (CallProgress, HandshakeStep, Connected, CallEnded)  # what --wav renders
 
 
 class DemoError(Exception):
@@ -103,9 +102,12 @@ class Recorders:
         # The call's sound: the line events kept, rendered and written at close.
         self.audio_host: ModemHost | None = None  # the caller's modem (its ATM and S11)
         self.audio_events: list[Stamped] = []
-        self._wavs: tuple[BinaryIO, ...] = ()
+        self.wav: CallWav | None = None
         if options.wav is not None:
-            self._wavs = tuple(self._open(p) for p in (options.wav, *side_paths(options.wav)))
+            try:
+                self.wav = CallWav(options.wav)
+            except WavError as exc:
+                raise DemoError(str(exc)) from None
 
     def _open(self, path: Path) -> BinaryIO:
         try:
@@ -119,7 +121,7 @@ class Recorders:
         if self.jsonl is not None:
             self.jsonl(stamped)
         event = stamped.event
-        if self._wavs and isinstance(event, AUDIO_EVENTS):
+        if self.wav is not None and isinstance(event, AUDIO_EVENTS):
             self.audio_events.append(stamped)
         if isinstance(event, DialerStep) and event.step == "connected":
             self.online = True
@@ -143,24 +145,19 @@ class Recorders:
                 self.slip_pcap.packet(time, packet)
 
     def close(self) -> None:
-        if self._wavs and self.audio_events:
-            self._write_audio()
+        if self.wav is not None:
+            if self.audio_events:
+                self._write_audio(self.wav)
+            self.wav.close()
         if self.jsonl is not None:
             self.jsonl.close()
         for stream in self._files:
             stream.close()
 
-    def _write_audio(self) -> None:
-        settings = self.audio_host.modem.engine.config if self.audio_host else None
-        opts = AudioOptions(
-            dtmf_on=(settings.sregs.get(11, 0) if settings else 0) / 1000 or 0.070,
-            speaker=settings.settings.get("M", 1) if settings else 1,
-        )
-        rendered = render_call(self.audio_events, opts, caller_source="caller")
-        for stream, pcm in zip(
-            self._wavs, (rendered.mix, rendered.caller, rendered.answerer), strict=True
-        ):
-            write_wav(stream, pcm)
+    def _write_audio(self, wav: CallWav) -> None:
+        host = self.audio_host
+        opts = modem_options(host.modem.engine.config) if host is not None else AudioOptions()
+        wav.write(render_call(self.audio_events, opts, caller_source="caller"))
 
 
 @dataclass

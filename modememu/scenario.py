@@ -46,7 +46,7 @@ from typing import Any, TextIO
 from modememu.agents.dialer import Dialer, DialerConfig
 from modememu.agents.isp import IspConfig, IspConfigError
 from modememu.audio.render import render_call
-from modememu.audio.schedule import Options as AudioOptions
+from modememu.audio.schedule import AUDIO_EVENTS, modem_options
 from modememu.audio.wav import CallWav, WavError
 from modememu.clock import Clock, VirtualClock
 from modememu.drivers.agentdte import AgentDte, start_dialer
@@ -56,13 +56,11 @@ from modememu.drivers.runner import LoopClock
 from modememu.drivers.serve import JsonlLog
 from modememu.drivers.world import World
 from modememu.events import EventBus, Stamped
-from modememu.modem.events import CallEnded, CallProgress, Connected, HandshakeStep
 from modememu.phonebook import Phonebook, PhonebookError, parse_numbers
 from modememu.profiles import DEFAULT_PROFILE, ProfileError, load_profile
 from modememu.transcript import Transcript
 
 LIMIT = 900.0  # seconds a run with dialers may take
-AUDIO_EVENTS = (CallProgress, HandshakeStep, Connected, CallEnded)  # what --wav renders
 
 
 class ScenarioError(Exception):
@@ -232,6 +230,16 @@ class Bench:
         codes = [d.result.code if d.result else 1 for d in self.dialers]
         return next((c for c in codes if c), 0)
 
+    def close(self) -> None:
+        """Close what was built, last built first (the virtual clock needs no more)."""
+        for close in reversed(self.closers):
+            close()
+
+    async def aclose(self) -> None:
+        """On a loop: close, then abandon TCP dials still connecting."""
+        self.close()
+        await self.world.close()
+
 
 class _CallSound:
     """A dialer's call as heard on its modem: that modem's call events, rendered at the
@@ -248,10 +256,7 @@ class _CallSound:
             self.events.append(stamped)
 
     def close(self) -> None:
-        config = self.host.modem.engine.config
-        opts = AudioOptions(
-            dtmf_on=config.sregs.get(11, 0) / 1000 or 0.070, speaker=config.settings.get("M", 1)
-        )
+        opts = modem_options(self.host.modem.engine.config)
         self.wav.write(render_call(self.events, opts, caller_source=self.host.name))
 
 
@@ -334,8 +339,7 @@ def run(
             while not bench.done and clock.now() < LIMIT and clock.step():
                 pass
         finally:
-            for close in reversed(bench.closers):
-                close()
+            bench.close()
         return bench.status()
     return asyncio.run(_run_real(scenario, out, log, wav))
 
@@ -354,7 +358,5 @@ async def _run_real(scenario: Scenario, out: TextIO, log: Path | None, wav: Path
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.05)
     finally:
-        for close in reversed(bench.closers):
-            close()
-        await bench.world.close()
+        await bench.aclose()
     return bench.status() if bench.dialers else 0

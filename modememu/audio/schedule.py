@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from modememu.at.config import Config
 from modememu.audio.framing import V21_BAUD, V21_CH1, V21_CH2, cj_bits, v8_message
 from modememu.audio.signals import (
     Ansam,
@@ -36,6 +37,7 @@ from modememu.modem.dialstring import BREAK_MS, INTERDIGIT_MS, PULSE_MS
 from modememu.modem.events import CallEnded, CallProgress, Connected, HandshakeStep
 
 CALLER, ANSWERER = "caller", "answerer"
+AUDIO_EVENTS = (CallProgress, HandshakeStep, Connected, CallEnded)  # what a call's sound needs
 DIRECTIONS = (CALLER, ANSWERER)
 DIAL_TONE = Tones((350, 440), -13.0)
 RINGBACK = Cadence(Tones((440, 480), -19.0), 2.0, 4.0)
@@ -75,6 +77,15 @@ class Options:
     speaker: int = 1
     tail: float = 0.5  # seconds of audio after the last event
     until: float | None = None  # render at least this long (data noise needs speaker 2)
+
+
+def modem_options(config: Config) -> Options:
+    """The options a modem's own settings give its call's sound: S11's DTMF length, ATM."""
+    default = Options()
+    return Options(
+        dtmf_on=config.sregs.get(11, 0) / 1000 or default.dtmf_on,
+        speaker=config.settings.get("M", default.speaker),
+    )
 
 
 def data_signal(carrier: str, direction: str, symbol_rate: int | None) -> Signal:

@@ -54,7 +54,7 @@ from modememu.tui.widgets.throughput import ThroughputPanel
 TICK = 0.1  # wall seconds between slices of play
 SLICE = 0.05  # virtual seconds of busy time per slice
 REDRAW = 0.2  # wall seconds between redraws of the panels
-COMPACT_HEIGHT = 30  # rows: below this the throughput panel folds into the status line
+COMPACT_HEIGHT = 30  # rows: below this the throughput panel hides (see app.tcss)
 
 
 class Watched(Controlled, Protocol):
@@ -309,7 +309,7 @@ class MonitorApp(App[int | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "step":
             return True if self.paused and self.player is not None else None
-        if action in ("toggle_pause",):
+        if action == "toggle_pause":
             return True if self.player is not None else None
         if action in ("quit", "focus_terminal", "leave_terminal", "next_modem"):
             return True

@@ -16,6 +16,7 @@ from typing import Protocol
 from modememu.agents.dialer import Dialer, DialerConfig
 from modememu.clock import Clock
 from modememu.drivers.agentdte import AgentDte, start_dialer
+from modememu.drivers.exchange import Call
 from modememu.drivers.host import ModemHost
 from modememu.drivers.world import World
 
@@ -99,22 +100,21 @@ class Controls:
 
     def change_snr(self, delta: float) -> str:
         """The line gets noisier (or cleaner): both modems retrain, or fall back."""
-        exchange = self.session.world.exchange
-        call = exchange.calls.get(id(self.session.caller))
-        if call is None or call.cleared:
-            raise NotNow("no call on the line")
+        call = self._call()
         snr = max(0.0, call.line.snr_db + delta)
-        exchange.change_line(call, dataclasses.replace(call.line, snr_db=snr))
+        self.session.world.exchange.change_line(call, dataclasses.replace(call.line, snr_db=snr))
         return f"line SNR now {snr:g} dB"
 
     def drop_carrier(self) -> str:
         """The telephone company drops the call: both modems lose carrier."""
-        exchange = self.session.world.exchange
-        call = exchange.calls.get(id(self.session.caller))
+        self.session.world.exchange.clear(self._call(), None, "line dropped (the monitor's key)")
+        return "line dropped"
+
+    def _call(self) -> Call:
+        call = self.session.world.exchange.calls.get(id(self.session.caller))
         if call is None or call.cleared:
             raise NotNow("no call on the line")
-        exchange.clear(call, None, "line dropped (the monitor's key)")
-        return "line dropped"
+        return call
 
     # ----- the dialer -----
 

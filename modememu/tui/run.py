@@ -147,13 +147,7 @@ def scenario_app(
         quiet = io.StringIO()  # the transcript: the monitor tells it
         bench = build_bench(scenario, clock, quiet, log, loop, wav=wav, subscribers=(app.feed,))
         benches.append(bench)
-
-        async def close() -> None:
-            for closer in reversed(bench.closers):
-                closer()
-            await bench.world.close()
-
-        app.closers.append(close)
+        app.closers.append(bench.aclose)
         dialer = bench.dialers[0] if bench.dialers else None
         agent = bench.agents[0] if bench.agents else None
         app.attach(Watch(clock, bench.world, bench.hosts[first], dialer, agent))
