@@ -31,7 +31,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Static
 
 from modememu.agents.dialer import EXIT_CODES, DialerResult
 from modememu.capture.pcap import PppPcapWriter
@@ -49,6 +49,7 @@ from modememu.tui.widgets.link_log import LinkLog
 from modememu.tui.widgets.modem_panel import ModemPanel, ModemView
 from modememu.tui.widgets.tcp_ladder import TcpLadder
 from modememu.tui.widgets.terminal import DteTerminal
+from modememu.tui.widgets.text import show_text
 from modememu.tui.widgets.throughput import ThroughputPanel
 
 TICK = 0.1  # wall seconds between slices of play
@@ -129,6 +130,9 @@ class MonitorApp(App[int | None]):
         self.terminal = DteTerminal(id="terminal")
         self.throughput = ThroughputPanel(id="throughput")
         self.tcp = TcpLadder(id="tcp")
+        # Title, clock and status, in a line of fixed size: Textual's Header lays the whole
+        # screen out again whenever its subtitle changes, and the clock changes every redraw.
+        self.status_line = Static("", id="status")
         if title:
             self.title = title
 
@@ -167,7 +171,7 @@ class MonitorApp(App[int | None]):
         self.start = self.link.start = self.tcp.start = start
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield self.status_line
         with Horizontal(id="top"):
             yield self.modem_panel
             yield self.handshake
@@ -266,6 +270,7 @@ class MonitorApp(App[int | None]):
         self.throughput.show()
         self.tcp.show(now)
         self.sub_title = f"t={now - self.start:.3f}s · {self.status}"
+        show_text(self.status_line, f"{self.title} — {self.sub_title}")
 
     @property
     def dialer_step(self) -> str:
@@ -298,18 +303,16 @@ class MonitorApp(App[int | None]):
             self.player.play_slice()
 
     def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        self.refresh_bindings()
+        self.paused = not self.paused  # `n` stays in the footer: redoing it costs a layout
         self.show_panels()
 
     def action_step(self) -> None:
+        """One timer, while paused (while playing, the slices go on by themselves)."""
         if self.player is not None and self.paused:
             self.player.step()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "step":
-            return True if self.paused and self.player is not None else None
-        if action == "toggle_pause":
+        if action in ("step", "toggle_pause"):
             return True if self.player is not None else None
         if action in ("quit", "focus_terminal", "leave_terminal", "next_modem"):
             return True

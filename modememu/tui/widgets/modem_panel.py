@@ -40,6 +40,7 @@ from modememu.modem.modem import Modem
 from modememu.net.events import TcpSegmentSeen
 from modememu.tui.feed import LineOctets
 from modememu.tui.widgets.led import BLINK, Led
+from modememu.tui.widgets.text import show_text
 
 LAMPS = ("HS", "AA", "CD", "OH", "RD", "SD", "TR", "MR")
 LINES = ("RTS", "CTS", "DTR", "DSR", "DCD", "RI")
@@ -223,4 +224,4 @@ class ModemPanel(Vertical):
                 view.buffers,
             )
         )
-        self._info.update(text)
+        show_text(self._info, text)

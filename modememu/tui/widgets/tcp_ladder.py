@@ -15,6 +15,7 @@ from textual.widgets import Log, Static
 from modememu.events import Stamped
 from modememu.net.events import ConnectionEnded, TcpSegmentSeen, TcpStateChanged, TimeWaitCountdown
 from modememu.net.tcp.wire import flag_names
+from modememu.tui.widgets.text import show_text
 
 ARROW = 64  # columns of an arrow (longer labels make longer arrows)
 TIME = 8  # columns of the time in front of a row
@@ -95,4 +96,4 @@ class TcpLadder(Vertical):
             left += f" ({max(0.0, seconds - (now - since)):.1f} s left)"
         right = f"{self.states[1]} {self.ends[1]}"
         gap = max(1, WIDTH - len(left) - len(right))
-        self._ends.update(f"{left}{' ' * gap}{right}")
+        show_text(self._ends, f"{left}{' ' * gap}{right}")

@@ -30,6 +30,7 @@ from modememu.link.events import (
 )
 from modememu.modem.events import DataLost, Retrained
 from modememu.net.events import PacketDropped, Retransmitted
+from modememu.tui.widgets.text import show_text
 
 HISTORY = 60  # samples kept per direction (the sparkline's width in bars at most)
 # The counters, in the order shown.
@@ -212,9 +213,9 @@ class ThroughputPanel(Vertical):
         self._shown = model.version
         self._tx.data = list(model.rates[0])
         self._rx.data = list(model.rates[1])
-        self._tx_label.update(model.label(True))
-        self._rx_label.update(model.label(False))
-        self._errors.update(model.errors)
+        show_text(self._tx_label, model.label(True))
+        show_text(self._rx_label, model.label(False))
+        show_text(self._errors, model.errors, fixed=False)  # it wraps: its height may change
 
     @property
     def labels(self) -> tuple[str, str]:
